@@ -1,0 +1,27 @@
+// The `optrollup` command table. Each area contributes its subcommands; main() dispatches and prints help.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/common/args.h"
+
+namespace opt::cli {
+
+struct Command {
+  std::string name;
+  std::string summary;  // one line for `optrollup --help`
+  std::string usage;    // the full text for `optrollup NAME --help`
+  std::set<std::string> value_flags;
+  std::set<std::string> bool_flags;
+  std::function<int(const Args&)> run;
+};
+
+std::vector<Command> wallet_commands();
+
+// Prints a one-line error and returns the exit code for usage errors.
+int usage_error(const std::string& command, const std::string& message);
+
+}  // namespace opt::cli
