@@ -218,3 +218,41 @@ TEST_CASE("batch decoding is total") {
     if (r.ok()) CHECK(encode_batch(*r) == b);
   }
 }
+
+#include "engine/core/keccak.h"
+#include "engine/core/merkle.h"
+
+TEST_CASE("txDataRoot: definition, proofs, tampering") {
+  Rng rng(3);
+  CHECK(tx_data_root({}) == Hash32{});
+  Bytes a = rng.bytes(10), b = rng.bytes(20), c = rng.bytes(30);
+  CHECK(tx_data_root({a}) == keccak256(a));
+  Bytes ab;
+  append(ab, keccak256(a).view());
+  append(ab, keccak256(b).view());
+  CHECK(tx_data_root({a, b}) == keccak256(ab));
+  // Three leaves pad to four with a zero leaf.
+  Bytes c0;
+  append(c0, keccak256(c).view());
+  append(c0, Hash32{}.view());
+  Bytes top;
+  append(top, keccak256(ab).view());
+  append(top, keccak256(c0).view());
+  CHECK(tx_data_root({a, b, c}) == keccak256(top));
+
+  for (size_t n : {1u, 2u, 3u, 5u, 8u, 13u}) {
+    std::vector<Bytes> txs;
+    for (size_t i = 0; i < n; ++i) txs.push_back(rng.bytes(1 + rng.below(40)));
+    Hash32 root = tx_data_root(txs);
+    for (size_t i = 0; i < n; ++i) {
+      auto proof = tx_data_proof(txs, i);
+      CHECK(verify_tx_data_proof(root, n, i, txs[i], proof));
+      if (n > 1) CHECK_FALSE(verify_tx_data_proof(root, n, (i + 1) % n, txs[i], proof));  // wrong position
+      Bytes tampered = txs[i];
+      tampered[0] ^= 1;
+      CHECK_FALSE(verify_tx_data_proof(root, n, i, tampered, proof));
+      if ((n & (n - 1)) == 0) CHECK_FALSE(verify_tx_data_proof(root, n + 1, i, txs[i], proof));  // deeper tree
+      CHECK_FALSE(verify_tx_data_proof(root, n, n, txs[i], proof));
+    }
+  }
+}
