@@ -16,29 +16,40 @@ Hash32 Eip712Domain::separator() const {
   return e.finish();
 }
 
-StructEncoder::StructEncoder(const Hash32& th) {
-  buf_.reserve(32 * 11);
-  append(buf_, th.view());
+StructEncoder::StructEncoder(const Hash32& th) { word(th.data(), 32); }
+
+void StructEncoder::word(const uint8_t* p, size_t n) {
+  uint8_t w[32] = {};
+  std::memcpy(w + 32 - n, p, n);
+  if (spill_.empty() && size_ + 32 <= sizeof inline_) {
+    std::memcpy(inline_ + size_, w, 32);
+  } else {
+    if (spill_.empty()) spill_.assign(inline_, inline_ + size_);
+    spill_.insert(spill_.end(), w, w + 32);
+  }
+  size_ += 32;
 }
 
 StructEncoder& StructEncoder::address(const Address& a) {
-  buf_.insert(buf_.end(), 12, 0);
-  append(buf_, a.view());
+  word(a.data(), 20);
   return *this;
 }
 StructEncoder& StructEncoder::uint(uint64_t v) {
-  buf_.insert(buf_.end(), 24, 0);
-  append_be64(buf_, v);
+  uint8_t b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+  word(b, 8);
   return *this;
 }
 StructEncoder& StructEncoder::boolean(bool b) { return uint(b ? 1 : 0); }
 StructEncoder& StructEncoder::bytes32(const Hash32& h) {
-  append(buf_, h.view());
+  word(h.data(), 32);
   return *this;
 }
 StructEncoder& StructEncoder::string(std::string_view s) { return bytes32(keccak256(s)); }
 StructEncoder& StructEncoder::bytes(ByteView b) { return bytes32(keccak256(b)); }
-Hash32 StructEncoder::finish() const { return keccak256(buf_); }
+Hash32 StructEncoder::finish() const {
+  return spill_.empty() ? keccak256(ByteView(inline_, size_)) : keccak256(spill_);
+}
 
 Hash32 eip712_digest(const Hash32& domain_separator, const Hash32& struct_hash) {
   uint8_t buf[66];

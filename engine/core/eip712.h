@@ -35,7 +35,12 @@ class StructEncoder {
   Hash32 finish() const;
 
  private:
-  Bytes buf_;
+  void word(const uint8_t* p, size_t n);  // appends n <= 32 bytes right-aligned in a 32-byte word
+
+  // Up to 16 words on the stack (no optrollup struct has more than 10 fields); longer structs spill.
+  uint8_t inline_[32 * 16];
+  Bytes spill_;
+  size_t size_ = 0;
 };
 
 Hash32 type_hash(std::string_view encode_type);

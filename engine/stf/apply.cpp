@@ -140,33 +140,61 @@ class Step {
   }
 
   R<AccountLeaf> account(const Address& a) {
-    OPT_TRY(v, (load<AccountLeaf>(account_key(a), decode_account)));
+    OPT_TRY(v, (load<AccountLeaf>(key_of_account(a), decode_account)));
     return v ? std::move(*v) : AccountLeaf{};
+  }
+  // Keys are keccak256 hashes: each is derived once per step, not at every load and store.
+  SmtKey key_of_account(const Address& a) {
+    for (const auto& [addr, key] : account_keys_)
+      if (addr == a) return key;
+    account_keys_.emplace_back(a, account_key(a));
+    return account_keys_.back().second;
+  }
+  SmtKey key_of_oracle(uint32_t underlying) {
+    for (const auto& [u, key] : oracle_keys_)
+      if (u == underlying) return key;
+    oracle_keys_.emplace_back(underlying, oracle_key(underlying));
+    return oracle_keys_.back().second;
+  }
+  SmtKey key_of_instrument(uint64_t id) {
+    if (instrument_key_.first != id || !has_instrument_key_) {
+      instrument_key_ = {id, instrument_key(id)};
+      has_instrument_key_ = true;
+    }
+    return instrument_key_.second;
   }
   R<GlobalLeaf> global() {
     OPT_TRY(v, (load<GlobalLeaf>(global_key(), decode_global)));
     return v ? *v : GlobalLeaf{};
   }
   R<InstrumentLeaf> instrument(uint64_t id) {
-    OPT_TRY(v, (load<InstrumentLeaf>(instrument_key(id), decode_instrument)));
+    OPT_TRY(v, (load<InstrumentLeaf>(key_of_instrument(id), decode_instrument)));
     if (!v) return refuse(Code::kUnknownInstrument);
     return *v;
   }
 
   // Checks a signature over `digest` by `expected`, mapping each failure to its receipt code.
-  S verify(const Hash32& digest, const Signature& sig, const Address& expected, bool cacheable = false,
-           Code mismatch = Code::kSignerMismatch) {
-    if (cacheable && cache_) {
-      if (auto hit = cache_->lookup(digest, sig)) {
-        if (*hit != expected) return refuse(mismatch);
-        return {};
-      }
-    }
+  S verify(const Hash32& digest, const Signature& sig, const Address& expected, Code mismatch = Code::kSignerMismatch) {
     auto who = recover(digest, sig);
     if (!who) return refuse(who.error() == SigError::kHighS ? Code::kHighSignature : Code::kBadSignature);
-    if (cacheable && cache_) cache_->insert(digest, sig, *who);
     if (*who != expected) return refuse(mismatch);
     return {};
+  }
+
+  // An order's hash, after checking its signature (through the sequencer's cache when there is one).
+  R<OrderHash> verify_order(const SignedOrder& so) {
+    if (cache_) {
+      if (auto hit = cache_->lookup(so)) {
+        if (hit->signer != so.order.account) return refuse(Code::kSignerMismatch);
+        return hit->hash;
+      }
+    }
+    OrderHash h = order_hash(p_.domain_separator, so.order);
+    auto who = recover(Hash32::from(h), so.sig);
+    if (!who) return refuse(who.error() == SigError::kHighS ? Code::kHighSignature : Code::kBadSignature);
+    if (cache_) cache_->insert(so, SigCache::Entry{h, *who});
+    if (*who != so.order.account) return refuse(Code::kSignerMismatch);
+    return h;
   }
 
   // The oracle leaves of every underlying the account's positions use.
@@ -175,7 +203,7 @@ class Step {
     for (const auto& p : a.positions) {
       bool have = std::any_of(oracles.begin(), oracles.end(), [&](const OracleLeaf& o) { return o.underlying == p.underlying; });
       if (have) continue;
-      OPT_TRY(o, (load<OracleLeaf>(oracle_key(p.underlying), decode_oracle)));
+      OPT_TRY(o, (load<OracleLeaf>(key_of_oracle(p.underlying), decode_oracle)));
       if (!o) return refuse(Code::kNoOraclePrice);
       oracles.push_back(std::move(*o));
     }
@@ -263,6 +291,10 @@ class Step {
   const StepContext& ctx_;
   Overlay& st_;
   SigCache* cache_;
+  std::vector<std::pair<Address, SmtKey>> account_keys_;
+  std::vector<std::pair<uint32_t, SmtKey>> oracle_keys_;
+  std::pair<uint64_t, SmtKey> instrument_key_;
+  bool has_instrument_key_ = false;
 };
 
 R<Receipt> Step::run(const DepositTx& t) {
@@ -271,7 +303,7 @@ R<Receipt> Step::run(const DepositTx& t) {
   OPT_TRY(g, global());
   OPT_CHECK(add_to(acc.collateral, t.amount));
   OPT_CHECK(add_to(g.total_deposits, t.amount));
-  OPT_CHECK(store(account_key(t.recipient), acc));
+  OPT_CHECK(store(key_of_account(t.recipient), acc));
   OPT_CHECK(store(global_key(), g));
   return ok(t.amount);
 }
@@ -292,18 +324,16 @@ R<Receipt> Step::run(const TradeTx& t) {
   OPT_REQUIRE(buy.limit_price >= t.price && sell.limit_price <= t.price, Code::kPriceOutsideLimit);
   OPT_REQUIRE(p_.fees.maker_fee <= mo.max_fee && p_.fees.taker_fee <= to.max_fee, Code::kFeeAboveMax);
 
-  OrderHash mh = order_hash(p_.domain_separator, mo);
-  OrderHash th = order_hash(p_.domain_separator, to);
-  OPT_CHECK(verify(Hash32::from(mh), t.maker.sig, mo.account, true));
-  OPT_CHECK(verify(Hash32::from(th), t.taker.sig, to.account, true));
+  OPT_TRY(mh, verify_order(t.maker));
+  OPT_TRY(th, verify_order(t.taker));
 
   // Fill leaves: the owner recorded by an earlier fill or cancel is trusted only if it is this order's
   // account; a foreign cancel (someone cancelling a hash they do not own) is ignored.
   FillLeaf fills[2];
   const Order* orders[2] = {&mo, &to};
-  const OrderHash* hashes[2] = {&mh, &th};
+  const SmtKey fill_keys[2] = {fill_key(mh), fill_key(th)};
   for (int i = 0; i < 2; ++i) {
-    OPT_TRY(f, (load<FillLeaf>(fill_key(*hashes[i]), decode_fill)));
+    OPT_TRY(f, (load<FillLeaf>(fill_keys[i], decode_fill)));
     if (f && f->owner == orders[i]->account) fills[i] = *f;
     fills[i].owner = orders[i]->account;
     OPT_REQUIRE(!fills[i].cancelled, Code::kOrderCancelled);
@@ -349,11 +379,11 @@ R<Receipt> Step::run(const TradeTx& t) {
   OPT_CHECK(check_margin_after_trade(maker_before, maker, inst.id));
   OPT_CHECK(check_margin_after_trade(taker_before, taker, inst.id));
 
-  OPT_CHECK(store(fill_key(mh), fills[0]));
-  OPT_CHECK(store(fill_key(th), fills[1]));
-  OPT_CHECK(store(account_key(mo.account), maker));
-  OPT_CHECK(store(account_key(to.account), taker));
-  OPT_CHECK(store(instrument_key(inst.id), inst));
+  OPT_CHECK(store(fill_keys[0], fills[0]));
+  OPT_CHECK(store(fill_keys[1], fills[1]));
+  OPT_CHECK(store(key_of_account(mo.account), maker));
+  OPT_CHECK(store(key_of_account(to.account), taker));
+  OPT_CHECK(store(key_of_instrument(inst.id), inst));
   OPT_CHECK(store(global_key(), g));
   return ok(t.quantity);
 }
@@ -380,7 +410,7 @@ R<Receipt> Step::run(const PriceReportTx& t) {
   OPT_REQUIRE(r.price > 0 && r.price <= kMaxOraclePrice && r.volatility > 0 && r.volatility <= p_.max_volatility,
               Code::kBadReport);
   OPT_REQUIRE(r.timestamp <= ctx_.timestamp, Code::kReportInFuture);
-  OPT_TRY(old, (load<OracleLeaf>(oracle_key(r.underlying), decode_oracle)));
+  OPT_TRY(old, (load<OracleLeaf>(key_of_oracle(r.underlying), decode_oracle)));
   OPT_REQUIRE(!old || r.timestamp > old->timestamp, Code::kStaleReport);
 
   Hash32 digest = typed_digest(p_.domain_separator, r);
@@ -420,7 +450,7 @@ R<Receipt> Step::run(const PriceReportTx& t) {
   leaf.price = r.price;
   leaf.volatility = r.volatility;
   leaf.timestamp = r.timestamp;
-  OPT_CHECK(store(oracle_key(r.underlying), leaf));
+  OPT_CHECK(store(key_of_oracle(r.underlying), leaf));
   return ok(r.price);
 }
 
@@ -429,7 +459,7 @@ R<Receipt> Step::run(const ListInstrumentTx& t) {
   OPT_REQUIRE(l.underlying > 0 && l.strike > 0 && l.strike <= kMaxAmount && l.expiry % kSettlementWindow == 0 &&
                   l.expiry > ctx_.timestamp,
               Code::kBadInstrumentTerms);
-  OPT_CHECK(verify(typed_digest(p_.domain_separator, l), t.sig, p_.admin, false, Code::kNotAdmin));
+  OPT_CHECK(verify(typed_digest(p_.domain_separator, l), t.sig, p_.admin, Code::kNotAdmin));
   SmtKey lk = listing_key(l.underlying, l.strike, l.expiry, l.is_call);
   OPT_TRY(existing, (load<ListingLeaf>(lk, decode_listing)));
   OPT_REQUIRE(!existing, Code::kDuplicateInstrument);
@@ -463,7 +493,7 @@ R<Receipt> Step::run(const LiquidateTx& t) {
   size_t idx = static_cast<size_t>(pos - victim.positions.data());
   const int64_t mark = m.marks[idx];
   const int64_t moved = pos->qty > 0 ? static_cast<int64_t>(l.quantity) : -static_cast<int64_t>(l.quantity);
-  OPT_TRY(oracle, (load<OracleLeaf>(oracle_key(pos->underlying), decode_oracle)));
+  OPT_TRY(oracle, (load<OracleLeaf>(key_of_oracle(pos->underlying), decode_oracle)));
   OPT_REQUIRE(oracle.has_value(), Code::kNoOraclePrice);
 
   OPT_TRY(g, global());
@@ -499,9 +529,9 @@ R<Receipt> Step::run(const LiquidateTx& t) {
   cover_bad_debt(victim, g);
   liq.nonce++;
 
-  OPT_CHECK(store(account_key(l.liquidator), liq));
-  OPT_CHECK(store(account_key(l.account), victim));
-  OPT_CHECK(store(instrument_key(inst.id), inst));
+  OPT_CHECK(store(key_of_account(l.liquidator), liq));
+  OPT_CHECK(store(key_of_account(l.account), victim));
+  OPT_CHECK(store(key_of_instrument(inst.id), inst));
   OPT_CHECK(store(global_key(), g));
   return ok(l.quantity);
 }
@@ -510,7 +540,7 @@ R<Receipt> Step::run(const ExpireTx& t) {
   OPT_TRY(inst, instrument(t.instrument));
   OPT_REQUIRE(inst.status == InstrumentStatus::kActive, Code::kAlreadyExpired);
   OPT_REQUIRE(ctx_.timestamp >= inst.expiry, Code::kNotExpired);
-  OPT_TRY(o, (load<OracleLeaf>(oracle_key(inst.underlying), decode_oracle)));
+  OPT_TRY(o, (load<OracleLeaf>(key_of_oracle(inst.underlying), decode_oracle)));
   OPT_REQUIRE(o && o->timestamp >= inst.expiry, Code::kSettlementUnavailable);
   // TWAP of the 30 minutes before expiry from two checkpoints. If the window is not covered (the oracle
   // started inside it, or the checkpoints rolled out because Expire came over a day late) the last
@@ -525,7 +555,7 @@ R<Receipt> Step::run(const ExpireTx& t) {
   OPT_REQUIRE(price <= kMaxAmount, Code::kOverflow);
   inst.status = InstrumentStatus::kExpired;
   inst.settlement_price = static_cast<uint64_t>(price);
-  OPT_CHECK(store(instrument_key(inst.id), inst));
+  OPT_CHECK(store(key_of_instrument(inst.id), inst));
   return ok(inst.settlement_price);
 }
 
@@ -565,8 +595,8 @@ R<Receipt> Step::run(const SettleTx& t) {
     OPT_CHECK(add_to(g.fee_pool, inst.settlement_pool));
     inst.settlement_pool = 0;
   }
-  OPT_CHECK(store(account_key(t.account), acc));
-  OPT_CHECK(store(instrument_key(inst.id), inst));
+  OPT_CHECK(store(key_of_account(t.account), acc));
+  OPT_CHECK(store(key_of_instrument(inst.id), inst));
   OPT_CHECK(store(global_key(), g));
   return ok(amount);
 }
@@ -584,7 +614,7 @@ R<Receipt> Step::run(const WithdrawTx& t) {
   acc.collateral -= static_cast<int64_t>(w.amount);
   acc.nonce++;
   OPT_TRY(index, write_withdrawal(w.account, w.recipient, w.amount, g));
-  OPT_CHECK(store(account_key(w.account), acc));
+  OPT_CHECK(store(key_of_account(w.account), acc));
   OPT_CHECK(store(global_key(), g));
   return ok(index);
 }
@@ -598,7 +628,7 @@ R<Receipt> Step::run(const ForcedWithdrawTx& t) {
   acc.collateral -= static_cast<int64_t>(amount);
   // The exit pays the L1 address that asked for it: the inbox message's sender is the account.
   OPT_TRY(index, write_withdrawal(t.account, t.account, amount, g));
-  OPT_CHECK(store(account_key(t.account), acc));
+  OPT_CHECK(store(key_of_account(t.account), acc));
   OPT_CHECK(store(global_key(), g));
   return ok(index);
 }

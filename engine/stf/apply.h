@@ -17,12 +17,18 @@
 namespace opt {
 
 // A cache of verified order signatures for the sequencer: an order that rests and fills many times is
-// recovered once. Results are identical with and without it (tested); the referee runs without.
+// hashed and recovered once. An entry is the exact signed order (fields and signature) with its EIP-712
+// hash and the recovered signer, and a lookup must match both exactly, so results are identical with and
+// without the cache (tested); the referee runs without one.
 class SigCache {
  public:
+  struct Entry {
+    OrderHash hash;
+    Address signer;
+  };
   virtual ~SigCache() = default;
-  virtual std::optional<Address> lookup(const Hash32& digest, const Signature& sig) = 0;
-  virtual void insert(const Hash32& digest, const Signature& sig, const Address& signer) = 0;
+  virtual std::optional<Entry> lookup(const SignedOrder& order) = 0;
+  virtual void insert(const SignedOrder& order, const Entry& entry) = 0;
 };
 
 struct ApplyOptions {

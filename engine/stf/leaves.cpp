@@ -8,8 +8,10 @@ namespace opt {
 
 namespace {
 SmtKey key_of(std::string_view word, ByteView suffix) {
-  Keccak k;
-  return k.update(word).update(suffix).finish();
+  uint8_t buf[64];  // the longest word ("withdrawal", "instrument") plus a 32-byte hash fits
+  std::memcpy(buf, word.data(), word.size());
+  std::memcpy(buf + word.size(), suffix.data(), suffix.size());
+  return keccak256(ByteView(buf, word.size() + suffix.size()));
 }
 template <size_t N>
 ByteView be(uint64_t v, uint8_t (&buf)[N]) {
