@@ -20,6 +20,8 @@ struct Command {
 };
 
 std::vector<Command> wallet_commands();
+std::vector<Command> bridge_commands();  // bridge/l1_cmd.cpp: `l1`
+std::vector<Command> fraudproof_commands();  // fraudproof/fp_cmd.cpp: `simulate`, `challenger`
 
 // Prints a one-line error and returns the exit code for usage errors.
 int usage_error(const std::string& command, const std::string& message);

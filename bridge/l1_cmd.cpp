@@ -1,0 +1,150 @@
+// `optrollup l1`: runs the embedded L1 chain with its HTTP API until SIGINT/SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <pthread.h>
+
+#include "bridge/service.h"
+#include "engine/cli/command.h"
+
+namespace opt::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: optrollup l1 [--data-dir DIR] [--listen HOST:PORT] [--block-time 1s] [--challenge-period 60s]\n"
+    "                    [--clock 20s] [--clock-extension 5s] [--dissection K] [--genesis-root 0x..]\n"
+    "                    [--chain-id N] [--forced-inclusion-delay 120s] [--max-drift 30s]\n"
+    "\n"
+    "Runs the embedded L1 settlement chain (blocks, USDC and bond ledgers, rollup contract, bridge) and\n"
+    "serves its JSON API under /l1/v1/. State lives in DIR/l1.sqlite; on restart the chain resumes from it.\n"
+    "The ten anvil dev accounts start with 1,000,000 USDC and 10,000 bond tokens each.\n"
+    "  --data-dir DIR           where the chain is stored (default ./l1-data)\n"
+    "  --listen HOST:PORT       API address (default 127.0.0.1:8545)\n"
+    "  --block-time D           block interval (default 1s)\n"
+    "  --challenge-period D     how long a batch can be disputed (default 60s)\n"
+    "  --clock D                each party's total time in a game (default 20s)\n"
+    "  --clock-extension D      time a late move leaves the other side (default 5s)\n"
+    "  --dissection K           roots per dissection step + 1 (default 2: bisection)\n"
+    "  --genesis-root 0x..      the L2 genesis state root (default: 32 zero bytes, the empty state)\n"
+    "  --chain-id N             L1 chain id (default 31337)\n"
+    "  --forced-inclusion-delay D  age after which an inbox message must be included (default 120s)\n"
+    "  --max-drift D            how far a batch's L2 time may run ahead of the L1 (default 30s)\n"
+    "Durations: 30s, 500ms, 2m or plain seconds. Genesis flags apply when the chain is created; given\n"
+    "again on a restart they must match what is stored.";
+
+const std::set<std::string> kGenesisFlags = {"--block-time", "--challenge-period", "--clock", "--clock-extension",
+                                             "--dissection", "--genesis-root", "--chain-id",
+                                             "--forced-inclusion-delay", "--max-drift"};
+
+// A duration flag in whole seconds (the chain's clock has one-second resolution).
+bool seconds_flag(const Args& a, const std::string& flag, uint64_t& out, std::string& error) {
+  auto v = a.get(flag);
+  if (!v) return true;
+  auto ms = parse_duration_ms(*v);
+  if (!ms || *ms % 1000 != 0 || *ms == 0) {
+    error = flag + " must be a positive whole number of seconds (e.g. 60s, 2m)";
+    return false;
+  }
+  out = *ms / 1000;
+  return true;
+}
+
+bool u64_flag(const Args& a, const std::string& flag, uint64_t& out, std::string& error) {
+  auto v = a.get(flag);
+  if (!v) return true;
+  auto n = l1::parse_u64(*v, flag);
+  if (!n) {
+    error = flag + " must be a non-negative integer";
+    return false;
+  }
+  out = *n;
+  return true;
+}
+
+int run_l1(const Args& a) {
+  std::string dir = a.get_or("--data-dir", "./l1-data");
+  std::string listen = a.get_or("--listen", "127.0.0.1:8545");
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return usage_error("l1", "--listen must be HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  auto port = l1::parse_u64(listen.substr(colon + 1), "port");
+  if (host.empty() || !port || *port > 65535) return usage_error("l1", "--listen must be HOST:PORT");
+
+  l1::L1Config config;
+  std::string error;
+  if (auto v = a.get("--block-time")) {
+    auto ms = parse_duration_ms(*v);
+    if (!ms || *ms == 0) return usage_error("l1", "--block-time must be a positive duration");
+    config.block_time_ms = *ms;
+  }
+  if (!seconds_flag(a, "--challenge-period", config.challenge_period_seconds, error) ||
+      !seconds_flag(a, "--clock", config.clock_seconds, error) ||
+      !seconds_flag(a, "--clock-extension", config.clock_extension_seconds, error) ||
+      !seconds_flag(a, "--forced-inclusion-delay", config.forced_inclusion_delay_seconds, error) ||
+      !seconds_flag(a, "--max-drift", config.max_timestamp_drift_seconds, error) ||
+      !u64_flag(a, "--dissection", config.dissection_degree, error) ||
+      !u64_flag(a, "--chain-id", config.chain_id, error))
+    return usage_error("l1", error);
+  if (auto v = a.get("--genesis-root")) {
+    auto r = Hash32::from_hex(*v, true);
+    if (!r) return usage_error("l1", std::string("--genesis-root: ") + to_string(r.error()));
+    config.genesis_root = *r;
+  }
+  if (auto v = l1::validate(config); !v) return usage_error("l1", v.error());
+
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return usage_error("l1", "cannot create " + dir + ": " + ec.message());
+  std::string db = (std::filesystem::path(dir) / "l1.sqlite").string();
+  bool exists = std::filesystem::exists(db);
+  bool genesis_flags = false;
+  for (const auto& f : kGenesisFlags) genesis_flags |= a.has(f);
+
+  // Signals go to this thread only (sigwait below): the server and timer threads never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  l1::ServiceOptions opts;
+  opts.db_path = db;
+  opts.host = host;
+  opts.port = static_cast<uint16_t>(*port);
+  // On a restart without genesis flags the stored config is used; with flags, they must match it.
+  if (!exists || genesis_flags) opts.open.config = config;
+  auto service = l1::L1Service::start(std::move(opts));
+  if (!service) {
+    std::fprintf(stderr, "optrollup l1: %s\n", service.error().c_str());
+    return 1;
+  }
+  const l1::L1Config& c = (*service)->chain().config();
+  l1::Head head = (*service)->chain().head();
+  std::printf("optrollup l1: chain %llu listening on %s (block time %llu ms, challenge period %llu s)\n",
+              static_cast<unsigned long long>(c.chain_id), (*service)->url().c_str(),
+              static_cast<unsigned long long>(c.block_time_ms),
+              static_cast<unsigned long long>(c.challenge_period_seconds));
+  std::printf("optrollup l1: data %s, %s at block %llu, genesis root %s\n", db.c_str(),
+              exists ? "resumed" : "created", static_cast<unsigned long long>(head.block), c.genesis_root.hex().c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("optrollup l1: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  (*service)->stop();
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> bridge_commands() {
+  std::set<std::string> value_flags = {"--data-dir", "--listen"};
+  value_flags.insert(kGenesisFlags.begin(), kGenesisFlags.end());
+  return {
+      {"l1", "run the embedded L1 settlement chain and its API", kUsage, value_flags, {}, run_l1},
+  };
+}
+
+}  // namespace opt::cli

@@ -1,0 +1,666 @@
+#include "engine/market/matching.h"
+
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
+namespace opt::market {
+
+using detail::kNil;
+using detail::Level;
+using detail::Levels;
+using detail::WideQty;
+
+const char* to_string(SubmitStatus s) {
+  switch (s) {
+    case SubmitStatus::kFilled: return "filled";
+    case SubmitStatus::kPartiallyFilledResting: return "partially_filled_resting";
+    case SubmitStatus::kResting: return "resting";
+    case SubmitStatus::kCancelledIoc: return "cancelled_ioc";
+    case SubmitStatus::kRejectedPostOnly: return "rejected_post_only";
+    case SubmitStatus::kRejectedFok: return "rejected_fok";
+    case SubmitStatus::kRejectedReduceOnly: return "rejected_reduce_only";
+    case SubmitStatus::kRejectedExpired: return "rejected_expired";
+    case SubmitStatus::kRejectedDuplicate: return "rejected_duplicate";
+    case SubmitStatus::kRejectedInvalid: return "rejected_invalid";
+    case SubmitStatus::kRejectedUnknownInstrument: return "rejected_unknown_instrument";
+    case SubmitStatus::kRejectedBookFull: return "rejected_book_full";
+    case SubmitStatus::kDropped: return "dropped";
+  }
+  return "unknown";
+}
+
+const char* to_string(RemoveReason r) {
+  switch (r) {
+    case RemoveReason::kCancelled: return "cancelled";
+    case RemoveReason::kSelfTrade: return "self_trade";
+    case RemoveReason::kExpired: return "expired";
+    case RemoveReason::kRefused: return "refused";
+    case RemoveReason::kInstrumentClosed: return "instrument_closed";
+  }
+  return "unknown";
+}
+
+TradeTx to_trade(const Fill& f, const SignedOrder& taker) { return TradeTx{f.maker, taker, f.quantity, f.price}; }
+
+namespace {
+
+uint64_t level_key(Side s, uint64_t price) { return s == Side::kBuy ? ~price : price; }
+Side opposite(Side s) { return s == Side::kBuy ? Side::kSell : Side::kBuy; }
+uint64_t clamp64(WideQty q) { return q > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(q); }
+// A buy crosses an ask at or below its limit; a sell crosses a bid at or above its limit.
+bool crosses(const Order& taker, uint64_t maker_price) {
+  return taker.is_buy ? maker_price <= taker.limit_price : maker_price >= taker.limit_price;
+}
+
+}  // namespace
+
+namespace detail {
+
+struct Node {
+  SignedOrder so;
+  OrderHash hash;
+  uint64_t remaining = 0;
+  uint64_t seq = 0;  // unique per placement: tells a live order from a stale expiry-queue entry
+  OrderBook* book = nullptr;
+  Levels::iterator level;
+  uint32_t prev = kNil, next = kNil;            // FIFO in the level; `next` also links the free list
+  uint32_t acct_prev = kNil, acct_next = kNil;  // the account's orders
+  uint32_t code = 0;                            // HashIndex::code(hash), kept so removal needs no rehash
+  bool live = false;
+};
+
+// Keys here are keccak outputs (order hashes, addresses), so their first 64 bits are already uniform and
+// nobody can choose them; what an attacker could still do is grind keys until their low bits collide in a
+// table of known layout. Mixing them with a secret seed (murmur3's finaliser) takes that away.
+template <size_t N, class Tag>
+uint64_t keyed_hash(const FixedBytes<N, Tag>& b, uint64_t seed) {
+  static_assert(N >= 8);
+  uint64_t x;
+  std::memcpy(&x, b.data(), 8);
+  x ^= seed;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  return x ^ (x >> 33);
+}
+
+struct SeededHash {
+  uint64_t seed = 0;
+  template <size_t N, class Tag>
+  size_t operator()(const FixedBytes<N, Tag>& b) const {
+    return static_cast<size_t>(keyed_hash(b, seed));
+  }
+};
+
+// Order hash -> pool slot. Open addressing with linear probing and backward-shift deletion (no tombstones),
+// load at most 1/2. An entry packs the low 32 bits of the key's hash (its home bucket and a fingerprint)
+// with the slot, so a probe reads the order itself only on a fingerprint match: one cache miss per lookup
+// where std::unordered_map takes two or three (bucket, node, key).
+class HashIndex {
+ public:
+  explicit HashIndex(uint64_t seed) : seed_(seed) {}
+
+  uint32_t code(const OrderHash& h) const { return static_cast<uint32_t>(keyed_hash(h, seed_)); }
+
+  uint32_t find(const OrderHash& h, uint32_t code, const std::vector<Node>& nodes) const {
+    if (size_ == 0) return kNil;
+    for (size_t i = code & mask_;; i = (i + 1) & mask_) {
+      const uint64_t e = table_[i];
+      if (e == kEmpty) return kNil;
+      if (static_cast<uint32_t>(e >> 32) == code && nodes[slot_of(e)].hash == h) return slot_of(e);
+    }
+  }
+
+  // nodes[slot] holds a key that is not present yet, whose code() is `code`.
+  void insert(uint32_t code, uint32_t slot) {
+    if ((size_ + 1) * 2 > table_.size()) grow(std::max<size_t>(16, table_.size() * 2));
+    put(code, slot);
+    ++size_;
+  }
+
+  // Removes the entry of the order in `slot` (found by its slot: the order itself is not read).
+  void erase(uint32_t code, uint32_t slot) {
+    if (size_ == 0) return;
+    const uint64_t target = (uint64_t{code} << 32) | slot;
+    size_t i = code & mask_;
+    for (;; i = (i + 1) & mask_) {
+      const uint64_t e = table_[i];
+      if (e == kEmpty) return;
+      if (e == target) break;
+    }
+    // Pull back every later entry of the cluster that may live in the hole (its home is not between the
+    // hole and its position), so that lookups never stop early at an empty bucket.
+    for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      const uint64_t e = table_[j];
+      if (e == kEmpty) break;
+      const size_t home = (e >> 32) & mask_;
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        table_[i] = e;
+        i = j;
+      }
+    }
+    table_[i] = kEmpty;
+    --size_;
+  }
+
+  void reserve(size_t n) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    if (cap > table_.size()) grow(cap);
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = UINT64_MAX;  // slot kNil is never stored
+  static uint32_t slot_of(uint64_t e) { return static_cast<uint32_t>(e); }
+
+  void put(uint32_t code, uint32_t slot) {
+    size_t i = code & mask_;
+    while (table_[i] != kEmpty) i = (i + 1) & mask_;
+    table_[i] = (uint64_t{code} << 32) | slot;
+  }
+  // Capacity stays <= 2 * kMaxRestingOrders = 2^31, so the 32 stored bits hold the whole home bucket.
+  void grow(size_t cap) {
+    std::vector<uint64_t> old = std::move(table_);
+    table_.assign(cap, kEmpty);
+    mask_ = cap - 1;
+    for (uint64_t e : old)
+      if (e != kEmpty) put(static_cast<uint32_t>(e >> 32), slot_of(e));
+  }
+
+  uint64_t seed_;
+  std::vector<uint64_t> table_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+struct AccountList {
+  uint32_t head = kNil, tail = kNil;
+};
+
+struct ExpiryEntry {
+  uint64_t expiry;
+  uint64_t seq;
+  uint32_t slot;
+  // std heap functions build a max-heap; this order makes the earliest expiry (then oldest) the top.
+  bool operator<(const ExpiryEntry& o) const { return std::tie(expiry, seq) > std::tie(o.expiry, o.seq); }
+};
+
+struct OrderStore {
+  explicit OrderStore(uint64_t seed) : by_hash(seed), by_account(16, SeededHash{seed}) {}
+
+  std::vector<Node> nodes;
+  uint32_t free_head = kNil;
+  size_t live = 0;
+  uint64_t next_seq = 1;
+  HashIndex by_hash;
+  std::unordered_map<Address, AccountList, SeededHash> by_account;
+  // Lazy deletion: cancelled or filled orders leave stale entries, dropped when they reach the top or
+  // when stale entries outnumber live ones (compaction), so memory stays proportional to resting orders.
+  std::vector<ExpiryEntry> expiries;
+
+  uint32_t find(const OrderHash& h) const { return by_hash.find(h, by_hash.code(h), nodes); }
+
+  RestingOrder view(uint32_t slot) const {
+    const Node& n = nodes[slot];
+    return RestingOrder{n.hash, n.so, n.remaining};
+  }
+  RemovedOrder removed(uint32_t slot, RemoveReason why) const {
+    const Node& n = nodes[slot];
+    return RemovedOrder{n.hash, n.so, n.remaining, why};
+  }
+
+  // Takes a free slot; kNil when kMaxRestingOrders orders rest.
+  uint32_t allocate() {
+    if (free_head != kNil) {
+      uint32_t s = free_head;
+      free_head = nodes[s].next;
+      return s;
+    }
+    if (nodes.size() >= kMaxRestingOrders) return kNil;
+    nodes.emplace_back();
+    return static_cast<uint32_t>(nodes.size() - 1);
+  }
+
+  void reserve(size_t n) {
+    n = std::min(n, kMaxRestingOrders);
+    if (n <= nodes.size()) return;
+    // New slots go to the free list lowest first, so consecutive inserts use neighbouring memory.
+    const size_t old = nodes.size();
+    nodes.resize(n);
+    for (size_t i = n; i-- > old;) {
+      nodes[i].next = free_head;
+      free_head = static_cast<uint32_t>(i);
+    }
+    by_hash.reserve(n);
+    expiries.reserve(n);
+  }
+
+  // Places nodes[slot] (order, hash, code and remaining already set) in its book and in the indexes: at the
+  // tail of its level (a new order) or at the head (a maker given back its fill).
+  void place(uint32_t slot, OrderBook& book, bool at_head) {
+    if (expiries.size() > 2 * live + 1024) compact_expiries();
+    Node& n = nodes[slot];
+    const Order& o = n.so.order;
+    const Side side = side_of(o);
+    auto [lit, created] = book.levels(side).try_emplace(level_key(side, o.limit_price));
+    Level& lv = lit->second;
+    if (created) lv.price = o.limit_price;
+    n.book = &book;
+    n.level = lit;
+    n.live = true;
+    n.seq = next_seq++;
+    if (at_head) {
+      n.prev = kNil;
+      n.next = lv.head;
+      if (lv.head != kNil) nodes[lv.head].prev = slot;
+      lv.head = slot;
+      if (lv.tail == kNil) lv.tail = slot;
+    } else {
+      n.next = kNil;
+      n.prev = lv.tail;
+      if (lv.tail != kNil) nodes[lv.tail].next = slot;
+      lv.tail = slot;
+      if (lv.head == kNil) lv.head = slot;
+    }
+    lv.qty += n.remaining;
+    ++lv.count;
+
+    AccountList& al = by_account[o.account];
+    n.acct_next = kNil;
+    n.acct_prev = al.tail;
+    if (al.tail != kNil) nodes[al.tail].acct_next = slot;
+    al.tail = slot;
+    if (al.head == kNil) al.head = slot;
+
+    by_hash.insert(n.code, slot);
+    expiries.push_back(ExpiryEntry{o.expiry, n.seq, slot});
+    std::push_heap(expiries.begin(), expiries.end());
+
+    ++book.size_;
+    ++live;
+  }
+
+  // Takes nodes[slot] out of its level, account list and hash index and frees the slot. An emptied
+  // level stays in the map (settle_level erases it) so that callers walking it keep a valid iterator.
+  void unlink(uint32_t slot) {
+    Node& n = nodes[slot];
+    Level& lv = n.level->second;
+    if (n.prev != kNil)
+      nodes[n.prev].next = n.next;
+    else
+      lv.head = n.next;
+    if (n.next != kNil)
+      nodes[n.next].prev = n.prev;
+    else
+      lv.tail = n.prev;
+    lv.qty -= n.remaining;
+    --lv.count;
+
+    auto ait = by_account.find(n.so.order.account);
+    AccountList& al = ait->second;
+    if (n.acct_prev != kNil)
+      nodes[n.acct_prev].acct_next = n.acct_next;
+    else
+      al.head = n.acct_next;
+    if (n.acct_next != kNil)
+      nodes[n.acct_next].acct_prev = n.acct_prev;
+    else
+      al.tail = n.acct_prev;
+    if (al.head == kNil) by_account.erase(ait);
+
+    by_hash.erase(n.code, slot);
+    --n.book->size_;
+    --live;
+    n.live = false;
+    n.next = free_head;
+    free_head = slot;
+  }
+
+  static LevelDelta delta(const OrderBook& book, Side side, const Level& lv) {
+    return LevelDelta{book.instrument(), side, lv.price, clamp64(lv.qty), lv.count};
+  }
+
+  // Reports a level's current state and erases it from its map if it is empty.
+  static LevelDelta settle_level(OrderBook& book, Side side, Levels::iterator lit) {
+    LevelDelta d = delta(book, side, lit->second);
+    if (lit->second.count == 0) book.levels(side).erase(lit);
+    return d;
+  }
+
+  // Removes one resting order entirely (cancel, refusal): unlink plus level cleanup.
+  LevelDelta remove(uint32_t slot) {
+    Node& n = nodes[slot];
+    OrderBook& book = *n.book;
+    const Side side = side_of(n.so.order);
+    Levels::iterator lit = n.level;
+    unlink(slot);
+    return settle_level(book, side, lit);
+  }
+
+  // Drops the stale entries (their order left or its slot was reused), keeping the queue's size within
+  // twice the resting orders.
+  void compact_expiries() {
+    std::erase_if(expiries, [this](const ExpiryEntry& e) { return !nodes[e.slot].live || nodes[e.slot].seq != e.seq; });
+    std::make_heap(expiries.begin(), expiries.end());
+  }
+
+  // Whether the taker would find at least `need` quantity to trade with: crossing resting orders, not
+  // expired and not of the taker's own account (self-trade prevention would cancel those instead).
+  bool has_fillable(const OrderBook& book, const Order& taker, uint64_t now, uint64_t need) const {
+    uint64_t found = 0;  // < need + one order <= 2 * kMaxOrderQty: cannot overflow
+    for (const auto& [key, lv] : book.levels(opposite(side_of(taker)))) {
+      if (!crosses(taker, lv.price)) break;
+      for (uint32_t i = lv.head; i != kNil; i = nodes[i].next) {
+        const Node& m = nodes[i];
+        if (m.so.order.expiry <= now || m.so.order.account == taker.account) continue;
+        found += m.remaining;
+        if (found >= need) return true;
+      }
+    }
+    return false;
+  }
+
+  // Trades the taker against the opposite side while prices cross, best price first, oldest first in a
+  // level, at the maker's price. Returns the taker's quantity left.
+  uint64_t match(OrderBook& book, const SignedOrder& taker, const OrderHash& th, uint64_t now, uint64_t remaining,
+                 SubmitResult& out) {
+    const Order& t = taker.order;
+    const Side side = opposite(side_of(t));
+    Levels& opp = book.levels(side);
+    while (remaining > 0 && !opp.empty()) {
+      Levels::iterator lit = opp.begin();
+      Level& lv = lit->second;
+      if (!crosses(t, lv.price)) break;
+      uint32_t i = lv.head;
+      while (i != kNil && remaining > 0) {
+        Node& m = nodes[i];
+        const uint32_t next = m.next;
+        if (m.so.order.expiry <= now) {
+          out.removed.push_back(removed(i, RemoveReason::kExpired));
+          unlink(i);
+        } else if (m.so.order.account == t.account) {
+          out.removed.push_back(removed(i, RemoveReason::kSelfTrade));
+          unlink(i);
+        } else {
+          const uint64_t q = std::min(remaining, m.remaining);
+          m.remaining -= q;
+          lv.qty -= q;
+          remaining -= q;
+          out.fills.push_back(Fill{m.hash, m.so, th, q, lv.price, m.remaining});
+          if (m.remaining == 0) unlink(i);
+        }
+        i = next;
+      }
+      out.deltas.push_back(settle_level(book, side, lit));
+    }
+    return remaining;
+  }
+};
+
+}  // namespace detail
+
+using detail::Node;
+using detail::OrderStore;
+
+// ---- OrderBook (read side) ----
+
+std::optional<DepthLevel> OrderBook::best(Side side) const {
+  const Levels& lv = levels(side);
+  if (lv.empty()) return std::nullopt;
+  const Level& l = lv.begin()->second;
+  return DepthLevel{l.price, clamp64(l.qty), l.count};
+}
+
+Depth OrderBook::depth(size_t max_levels) const {
+  Depth d;
+  for (Side s : {Side::kBuy, Side::kSell}) {
+    auto& out = s == Side::kBuy ? d.bids : d.asks;
+    out.reserve(std::min(max_levels, levels(s).size()));
+    for (const auto& [key, l] : levels(s)) {
+      if (out.size() >= max_levels) break;
+      out.push_back(DepthLevel{l.price, clamp64(l.qty), l.count});
+    }
+  }
+  return d;
+}
+
+std::vector<RestingOrder> OrderBook::orders(Side side) const {
+  std::vector<RestingOrder> out;
+  for (const auto& [key, l] : levels(side))
+    for (uint32_t i = l.head; i != kNil; i = store_->nodes[i].next) out.push_back(store_->view(i));
+  return out;
+}
+
+// ---- MatchingEngine ----
+
+MatchingEngine::MatchingEngine(uint64_t hash_seed) : store_(std::make_unique<OrderStore>(hash_seed)) {}
+MatchingEngine::~MatchingEngine() = default;
+MatchingEngine::MatchingEngine(MatchingEngine&&) noexcept = default;
+MatchingEngine& MatchingEngine::operator=(MatchingEngine&&) noexcept = default;
+
+bool MatchingEngine::add_instrument(uint64_t instrument) {
+  if (books_.count(instrument)) return false;
+  // The constructor is private (books change only through the engine), so no make_unique.
+  books_.emplace(instrument, std::unique_ptr<OrderBook>(new OrderBook(instrument, store_.get())));
+  return true;
+}
+
+SweepResult MatchingEngine::remove_instrument(uint64_t instrument) {
+  SweepResult out;
+  auto it = books_.find(instrument);
+  if (it == books_.end()) return out;
+  OrderBook& book = *it->second;
+  for (Side s : {Side::kBuy, Side::kSell}) {
+    Levels& levels = book.levels(s);
+    while (!levels.empty()) {
+      Levels::iterator lit = levels.begin();
+      while (lit->second.head != kNil) {
+        const uint32_t slot = lit->second.head;
+        out.removed.push_back(store_->removed(slot, RemoveReason::kInstrumentClosed));
+        store_->unlink(slot);
+      }
+      out.deltas.push_back(OrderStore::settle_level(book, s, lit));
+    }
+  }
+  books_.erase(it);  // stale expiry entries of its orders fail the `live` check later
+  return out;
+}
+
+const OrderBook* MatchingEngine::book(uint64_t instrument) const {
+  auto it = books_.find(instrument);
+  return it == books_.end() ? nullptr : it->second.get();
+}
+
+SubmitResult MatchingEngine::submit(const SignedOrder& so, const OrderHash& h, uint64_t now,
+                                    std::optional<uint64_t> max_qty) {
+  SubmitResult r;
+  r.hash = h;
+  const Order& o = so.order;
+  auto reject = [&r](SubmitStatus s) {
+    r.status = s;
+    return std::move(r);
+  };
+
+  auto bit = books_.find(o.instrument);
+  if (bit == books_.end()) return reject(SubmitStatus::kRejectedUnknownInstrument);
+  OrderBook& book = *bit->second;
+  // The state machine refuses unknown flags, and no order can be both "never take" and "never rest".
+  if ((o.flags & ~kKnownOrderFlags) != 0 || ((o.flags & kPostOnly) && (o.flags & (kIoc | kFok))) || o.quantity == 0 ||
+      o.quantity > kMaxOrderQty || o.limit_price == 0)
+    return reject(SubmitStatus::kRejectedInvalid);
+  if (o.expiry <= now) return reject(SubmitStatus::kRejectedExpired);
+  const bool reduce_only = (o.flags & kReduceOnly) != 0;
+  if (reduce_only && !max_qty) return reject(SubmitStatus::kRejectedReduceOnly);
+  const uint64_t effective = max_qty ? std::min(o.quantity, *max_qty) : o.quantity;
+  if (effective == 0) return reject(reduce_only ? SubmitStatus::kRejectedReduceOnly : SubmitStatus::kRejectedInvalid);
+
+  const uint32_t code = store_->by_hash.code(h);
+  if (store_->by_hash.find(h, code, store_->nodes) != kNil) return reject(SubmitStatus::kRejectedDuplicate);
+  if ((o.flags & kPostOnly) && store_->has_fillable(book, o, now, 1)) return reject(SubmitStatus::kRejectedPostOnly);
+  const bool fok = (o.flags & kFok) != 0;
+  if (fok && !store_->has_fillable(book, o, now, effective)) return reject(SubmitStatus::kRejectedFok);
+
+  r.effective_qty = effective;
+  const uint64_t left = store_->match(book, so, h, now, effective, r);
+  r.filled = effective - left;
+  if (left == 0) {
+    r.status = SubmitStatus::kFilled;
+  } else if (fok || (o.flags & kIoc)) {
+    r.status = SubmitStatus::kCancelledIoc;  // not reachable for FOK: has_fillable() vouched for it all
+  } else {
+    const uint32_t slot = store_->allocate();
+    if (slot == kNil) {
+      // What traded stays proposed (the fills are real); the rest is not placed, as for an IOC.
+      r.status = r.filled ? SubmitStatus::kCancelledIoc : SubmitStatus::kRejectedBookFull;
+    } else {
+      Node& n = store_->nodes[slot];
+      n.so = so;
+      n.hash = h;
+      n.code = code;
+      n.remaining = left;
+      store_->place(slot, book, false);
+      r.resting = left;
+      r.status = r.filled ? SubmitStatus::kPartiallyFilledResting : SubmitStatus::kResting;
+      r.deltas.push_back(OrderStore::delta(book, side_of(o), n.level->second));
+    }
+  }
+  r.cancelled = o.quantity - r.filled - r.resting;
+  return r;
+}
+
+std::optional<Cancelled> MatchingEngine::cancel(const OrderHash& h) {
+  const uint32_t slot = store_->find(h);
+  if (slot == kNil) return std::nullopt;
+  Cancelled c;
+  c.order = store_->removed(slot, RemoveReason::kCancelled);
+  c.delta = store_->remove(slot);
+  return c;
+}
+
+std::optional<LevelDelta> MatchingEngine::shrink(const OrderHash& h, uint64_t max_remaining) {
+  const uint32_t slot = store_->find(h);
+  if (slot == kNil || max_remaining == 0) return std::nullopt;
+  Node& n = store_->nodes[slot];
+  Level& lv = n.level->second;
+  if (n.remaining > max_remaining) {
+    lv.qty -= n.remaining - max_remaining;
+    n.remaining = max_remaining;
+  }
+  return OrderStore::delta(*n.book, side_of(n.so.order), lv);
+}
+
+SweepResult MatchingEngine::expire(uint64_t now) {
+  SweepResult out;
+  auto& q = store_->expiries;
+  struct Touched {
+    OrderBook* book;
+    Side side;
+    uint64_t key;
+  };
+  std::vector<Touched> touched;
+  while (!q.empty() && q.front().expiry <= now) {
+    const detail::ExpiryEntry e = q.front();
+    std::pop_heap(q.begin(), q.end());
+    q.pop_back();
+    const Node& n = store_->nodes[e.slot];
+    if (!n.live || n.seq != e.seq) continue;  // filled, cancelled or re-used since
+    const Side side = side_of(n.so.order);
+    touched.push_back(Touched{n.book, side, level_key(side, n.so.order.limit_price)});
+    out.removed.push_back(store_->removed(e.slot, RemoveReason::kExpired));
+    store_->unlink(e.slot);
+  }
+  // One delta per touched level with its final state, in a deterministic order.
+  std::sort(touched.begin(), touched.end(), [](const Touched& a, const Touched& b) {
+    return std::tuple(a.book->instrument(), a.side, a.key) < std::tuple(b.book->instrument(), b.side, b.key);
+  });
+  for (size_t i = 0; i < touched.size(); ++i) {
+    if (i > 0 && touched[i].book == touched[i - 1].book && touched[i].side == touched[i - 1].side &&
+        touched[i].key == touched[i - 1].key)
+      continue;
+    Levels& levels = touched[i].book->levels(touched[i].side);
+    out.deltas.push_back(OrderStore::settle_level(*touched[i].book, touched[i].side, levels.find(touched[i].key)));
+  }
+  return out;
+}
+
+SubmitResult MatchingEngine::refuse_fill(const SignedOrder& taker, const SubmitResult& result, const Refusal& r,
+                                         uint64_t now) {
+  SubmitResult out;
+  out.hash = result.hash;
+  if (r.fill >= result.fills.size() || r.kept > r.fill) {
+    out.status = SubmitStatus::kRejectedInvalid;  // a caller bug: change nothing
+    return out;
+  }
+  OrderStore& st = *store_;
+
+  // The taker's rest first, so that giving makers back never crosses the book, even for a moment a
+  // stream could see.
+  if (const uint32_t slot = st.find(result.hash); slot != kNil) {
+    if (r.culprit == Culprit::kTaker) out.removed.push_back(st.removed(slot, RemoveReason::kRefused));
+    out.deltas.push_back(st.remove(slot));
+  }
+
+  for (size_t k = result.fills.size(); k-- > r.kept;) {
+    const Fill& f = result.fills[k];
+    if (k == r.fill && r.culprit == Culprit::kMaker) {
+      if (const uint32_t slot = st.find(f.maker_hash); slot != kNil) {
+        out.removed.push_back(st.removed(slot, RemoveReason::kRefused));
+        out.deltas.push_back(st.remove(slot));
+      }
+      continue;
+    }
+    auto bit = books_.find(f.maker.order.instrument);
+    if (bit == books_.end()) continue;  // the instrument was closed since: nothing to give back to
+    OrderBook& book = *bit->second;
+    const Side side = side_of(f.maker.order);
+    if (const uint32_t slot = st.find(f.maker_hash); slot != kNil) {
+      Node& n = st.nodes[slot];  // still resting after its partial fill: top it up in place
+      n.remaining += f.quantity;
+      n.level->second.qty += f.quantity;
+      out.deltas.push_back(OrderStore::delta(book, side, n.level->second));
+      continue;
+    }
+    const uint32_t slot = st.allocate();
+    if (slot == kNil) continue;  // kMaxRestingOrders rest: the maker can re-submit later
+    Node& n = st.nodes[slot];
+    n.so = f.maker;
+    n.hash = f.maker_hash;
+    n.code = st.by_hash.code(f.maker_hash);
+    n.remaining = f.quantity;
+    st.place(slot, book, true);
+    out.deltas.push_back(OrderStore::delta(book, side, n.level->second));
+  }
+
+  if (r.culprit == Culprit::kTaker) {
+    out.status = SubmitStatus::kDropped;
+    return out;
+  }
+  uint64_t kept_qty = 0;
+  for (size_t k = 0; k < r.kept; ++k) kept_qty += result.fills[k].quantity;
+  SubmitResult again = submit(taker, result.hash, now, result.effective_qty - kept_qty);
+  again.removed.insert(again.removed.begin(), out.removed.begin(), out.removed.end());
+  again.deltas.insert(again.deltas.begin(), out.deltas.begin(), out.deltas.end());
+  return again;
+}
+
+std::optional<RestingOrder> MatchingEngine::find(const OrderHash& h) const {
+  const uint32_t slot = store_->find(h);
+  if (slot == kNil) return std::nullopt;
+  return store_->view(slot);
+}
+
+std::vector<RestingOrder> MatchingEngine::orders_of(const Address& account) const {
+  std::vector<RestingOrder> out;
+  auto it = store_->by_account.find(account);
+  if (it == store_->by_account.end()) return out;
+  for (uint32_t i = it->second.head; i != kNil; i = store_->nodes[i].acct_next) out.push_back(store_->view(i));
+  return out;
+}
+
+size_t MatchingEngine::size() const { return store_->live; }
+
+void MatchingEngine::reserve(size_t orders) { store_->reserve(orders); }
+
+}  // namespace opt::market
