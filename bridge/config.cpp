@@ -70,6 +70,7 @@ nlohmann::json config_to_json(const L1Config& c) {
       {"rollupAddress", to_checksum(c.rollup_address)},
       {"l2ChainId", c.l2_chain_id},
       {"initialBalances", balances},
+      {"l2Genesis", c.l2_genesis},
   };
 }
 
@@ -122,6 +123,10 @@ Result<L1Config, std::string> config_from_json(const nlohmann::json& j) {
     if (!bond) return err(bond.error());
     c.balances.push_back({*addr, *usdc, *bond});
   }
+  if (auto g = j.find("l2Genesis"); g != j.end()) {
+    if (!g->is_null() && !g->is_object()) return err(std::string("l2Genesis must be an object"));
+    c.l2_genesis = *g;
+  }
   return c;
 }
 
@@ -143,11 +148,35 @@ Status<std::string> validate(const L1Config& c) {
   return {};
 }
 
+namespace {
+// The path of the first difference between two JSON values, with both values (shortened).
+std::string json_difference(const std::string& path, const nlohmann::json& a, const nlohmann::json& b) {
+  if (a == b) return "";
+  if (a.is_object() && b.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto d = json_difference(path + "." + it.key(), it.value(), b.contains(it.key()) ? b.at(it.key()) : nlohmann::json());
+      if (!d.empty()) return d;
+    }
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (!a.contains(it.key())) return path + "." + it.key() + " (not stored, given " + it.value().dump() + ")";
+  }
+  if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      auto d = json_difference(path + "[" + std::to_string(i) + "]", a[i], b[i]);
+      if (!d.empty()) return d;
+    }
+  }
+  auto shorten = [](std::string s) { return s.size() > 80 ? s.substr(0, 77) + "..." : s; };
+  return path + " (stored " + shorten(a.dump()) + ", given " + shorten(b.dump()) + ")";
+}
+}  // namespace
+
 std::string first_difference(const L1Config& a, const L1Config& b) {
   nlohmann::json ja = config_to_json(a), jb = config_to_json(b);
-  for (auto it = ja.begin(); it != ja.end(); ++it)
-    if (jb[it.key()] != it.value())
-      return it.key() + " (stored " + it.value().dump() + ", given " + jb[it.key()].dump() + ")";
+  for (auto it = ja.begin(); it != ja.end(); ++it) {
+    auto d = json_difference(it.key(), it.value(), jb[it.key()]);
+    if (!d.empty()) return d;
+  }
   return "";
 }
 

@@ -39,6 +39,10 @@ struct L1Config {
   Address rollup_address = default_rollup_address();
   uint64_t l2_chain_id = 777001;
   std::vector<GenesisBalance> balances = dev_balances();
+  // The L2 genesis (parameters, option ladder, time) whose state root is genesis_root: the fraud-proof
+  // referee needs the parameters, and watchers read them here (engine/common/genesis_json.h). Null for a
+  // bare chain without a rollup game.
+  nlohmann::json l2_genesis;
 
   bool operator==(const L1Config&) const = default;
 

@@ -1,7 +1,17 @@
 // `optrollup simulate`: the adversarial simulator from the command line, for demos and long runs.
-#include <cstdio>
+// `optrollup challenger`: the challenger agent as its own process, against an L1 over HTTP.
+#include <pthread.h>
+#include <signal.h>
 
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+
+#include "engine/api/http.h"
 #include "engine/cli/command.h"
+#include "engine/common/keys.h"
+#include "fraudproof/agent.h"
 #include "fraudproof/simulator.h"
 
 namespace opt::cli {
@@ -41,6 +51,121 @@ int simulate_cmd(const Args& a) {
   return totals.failures == 0 && totals.honest_wins == totals.games && totals.moves_off == 0 ? 0 : 1;
 }
 
+std::string now_text() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::gmtime(&t));
+  return buf;
+}
+
+int challenger_cmd(const Args& a) {
+  auto url = a.get("--l1");
+  if (!url) return usage_error("challenger", "--l1 URL is required (e.g. http://127.0.0.1:8545)");
+  Result<PrivateKey, KeyError> key = err(KeyError::kBadHex);
+  if (auto k = a.get("--key"))
+    key = parse_private_key(*k);
+  else if (auto f = a.get("--key-file"))
+    key = read_key_file(*f);
+  else
+    return usage_error("challenger", "give --key 0x... or --key-file PATH");
+  if (!key) return usage_error("challenger", to_string(key.error()));
+  uint64_t poll_ms = 500;
+  if (auto p = a.get("--poll")) {
+    auto ms = parse_duration_ms(*p);
+    if (!ms || *ms == 0) return usage_error("challenger", "--poll must be a positive duration");
+    poll_ms = *ms;
+  }
+  const Address me = *address_of(*key);
+  std::string dir = a.get_or("--data-dir", "./challenger-data");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return usage_error("challenger", "cannot create " + dir + ": " + ec.message());
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  fp::RemoteL1 port(*url);
+  auto cfg = port.config();
+  if (!cfg) {
+    std::fprintf(stderr, "optrollup challenger: cannot read the L1 config at %s: %s\n", url->c_str(), cfg.error().message.c_str());
+    return 1;
+  }
+  auto genesis = fp::genesis_of(*cfg);
+  if (!genesis) {
+    std::fprintf(stderr, "optrollup challenger: %s\n", genesis.error().c_str());
+    return 1;
+  }
+  std::string tag = to_checksum(me).substr(0, 10);
+  fp::ChallengerOptions o;
+  o.key = *key;
+  o.genesis = std::move(*genesis);
+  o.db_path = (std::filesystem::path(dir) / ("challenger-" + to_checksum(me) + ".sqlite")).string();
+  o.log = [tag](const std::string& line) {
+    std::printf("%s challenger %s: %s\n", now_text().c_str(), tag.c_str(), line.c_str());
+    std::fflush(stdout);
+  };
+  auto agent = fp::Challenger::open(o, port);
+  if (!agent) {
+    std::fprintf(stderr, "optrollup challenger: %s\n", agent.error().c_str());
+    return 1;
+  }
+
+  // The agent runs on this thread; the metrics server reads the text it publishes after every round.
+  struct Published {
+    std::mutex mu;
+    std::string text;
+  };
+  auto published = std::make_shared<Published>();
+  published->text = (*agent)->metrics_text();
+  std::unique_ptr<http::Server> metrics;
+  if (auto m = a.get("--metrics")) {
+    auto colon = m->rfind(':');
+    if (colon == std::string::npos) return usage_error("challenger", "--metrics must be HOST:PORT");
+    http::ServerOptions so;
+    so.host = m->substr(0, colon);
+    so.port = static_cast<uint16_t>(std::stoul(m->substr(colon + 1)));
+    so.threads = 1;
+    auto router = std::make_shared<http::Router>();
+    router->add("GET", "/metrics", [published](const http::Request&) {
+      std::lock_guard lock(published->mu);
+      http::Response r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = published->text;
+      return r;
+    });
+    router->add("GET", "/health", [](const http::Request&) { return http::json_response(200, {{"status", "ok"}}); });
+    metrics = std::make_unique<http::Server>(so, router);
+    try {
+      metrics->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "optrollup challenger: %s\n", e.what());
+      return 1;
+    }
+    o.log("metrics on http://" + so.host + ":" + std::to_string(metrics->port()) + "/metrics");
+  }
+  o.log("watching " + *url + " (data " + o.db_path + ")");
+  for (;;) {
+    if (auto s = (*agent)->poll(); !s) {
+      std::fprintf(stderr, "optrollup challenger: %s\n", s.error().c_str());
+      return 1;
+    }
+    {
+      std::lock_guard lock(published->mu);
+      published->text = (*agent)->metrics_text();
+    }
+    timespec ts{static_cast<time_t>(poll_ms / 1000), static_cast<long>((poll_ms % 1000) * 1'000'000)};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      o.log(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, stopping");
+      if (metrics) metrics->stop();
+      return 0;
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Command> fraudproof_commands() {
@@ -57,6 +182,19 @@ std::vector<Command> fraudproof_commands() {
        "  --quiet          print only failures and the summary\n"
        "Exit status 0 when the honest side won every game with the expected number of moves.",
        {"--seed", "--games", "--k", "--scenario"}, {"--verbose", "--quiet"}, simulate_cmd},
+      {"challenger", "watch the L1, re-execute every batch, dispute wrong roots and win",
+       "usage: optrollup challenger --l1 URL (--key 0x... | --key-file PATH) [--data-dir DIR]\n"
+       "                            [--metrics HOST:PORT] [--poll 500ms]\n\n"
+       "Follows the L1's events, rebuilds the L2 state by re-executing every posted batch from the L1's data,\n"
+       "challenges the first batch whose root is wrong and plays the game to the end (dissections, then the\n"
+       "one-step proof). Progress is kept in DIR/challenger-<address>.sqlite: a restart resumes its games.\n"
+       "  --l1 URL            the L1 API (e.g. http://127.0.0.1:8545)\n"
+       "  --key, --key-file   the challenger's key (it needs bond tokens on the L1 for each challenge)\n"
+       "  --data-dir DIR      where progress is kept (default ./challenger-data)\n"
+       "  --metrics HOST:PORT serve Prometheus metrics at /metrics (batches verified, games open/won/lost)\n"
+       "  --poll D            how often to look at the L1 (default 500ms)\n"
+       "It prints one line per thing it does and stops cleanly on SIGINT/SIGTERM.",
+       {"--l1", "--key", "--key-file", "--data-dir", "--metrics", "--poll"}, {}, challenger_cmd},
   };
 }
 

@@ -1,6 +1,7 @@
 #include "fraudproof/game.h"
 
 #include "engine/api/http.h"
+#include "engine/common/genesis_json.h"
 #include "engine/core/amount.h"
 #include "fraudproof/proof.h"
 
@@ -105,6 +106,32 @@ json to_json(const Game& g) {
 }
 
 GameModule::GameModule(GameConfig config) : config_(std::move(config)) {}
+
+l1::L1Config rollup_config(const Genesis& genesis, l1::L1Config base) {
+  base.genesis_root = Hash32::from(genesis.root());
+  base.l2_genesis = genesis_to_json(genesis);
+  base.rollup_address = genesis.params.rollup_address;
+  base.l2_chain_id = genesis.params.chain_id;
+  return base;
+}
+
+Result<Genesis, std::string> genesis_of(const l1::L1Config& config) {
+  if (config.l2_genesis.is_null()) return err(std::string("the L1 config has no l2Genesis"));
+  auto g = genesis_from_json(config.l2_genesis);
+  if (!g) return err(g.error());
+  if (Hash32::from(g->root()) != config.genesis_root)
+    return err("l2Genesis builds root " + g->root().hex() + ", not the genesis root " + config.genesis_root.hex());
+  return std::move(*g);
+}
+
+Result<const Params*, Refusal> GameModule::params(L1Context& ctx) {
+  if (!config_.l2) {
+    auto g = genesis_of(ctx.config());
+    if (!g) return refuse("no_l2_genesis", g.error());
+    config_.l2 = g->params;
+  }
+  return &*config_.l2;
+}
 
 std::vector<l1::ActionDef> GameModule::actions() {
   auto bind = [this](auto method) {
@@ -310,7 +337,9 @@ Result<json, Refusal> GameModule::prove_step(L1Context& ctx, const Action& a) {
     if (!in) return std::nullopt;
     return std::move(*in);
   };
-  auto computed = referee_step(config_.l2, facts, g.a, StateRoot::from(g.root_a), a.data, inbox);
+  auto params = this->params(ctx);
+  if (!params) return err(params.error());
+  auto computed = referee_step(**params, facts, g.a, StateRoot::from(g.root_a), a.data, inbox);
   // A proof that cannot be checked changes nothing: the challenger may try again within its clock.
   if (!computed) return refuse(to_string(computed.error()), "the one-step proof was refused");
   if (auto s = charge_clock(ctx, g); !s) return err(s.error());

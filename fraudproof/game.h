@@ -32,6 +32,7 @@
 
 #include "bridge/chain.h"
 #include "engine/api/http.h"
+#include "engine/stf/genesis.h"
 #include "engine/stf/params.h"
 
 namespace opt::fp {
@@ -50,9 +51,16 @@ const l1::ActionSpec& prove_step_spec();
 const l1::ActionSpec& timeout_spec();
 
 struct GameConfig {
-  Params l2;                             // the state machine's genesis parameters: the referee needs them
-  uint32_t reward_share_ppm = 500'000;   // of a slashed stake or bond, to the winner; the rest is burned
+  // The state machine's genesis parameters, which the referee needs. If not given they are read from the
+  // L1 config's l2Genesis (the normal case: one source of truth for every party).
+  std::optional<Params> l2;
+  uint32_t reward_share_ppm = 500'000;  // of a slashed stake or bond, to the winner; the rest is burned
 };
+
+// The L1 config of a rollup with this genesis: genesis root, l2Genesis, rollup address and L2 chain id.
+l1::L1Config rollup_config(const Genesis& genesis, l1::L1Config base = {});
+// The L2 genesis recorded in an L1 config, checked against its genesis root.
+Result<Genesis, std::string> genesis_of(const l1::L1Config& config);
 
 enum class Turn : uint8_t { kDissect = 0, kChoose = 1, kProve = 2 };
 enum class GameStatus : uint8_t { kOpen = 0, kChallengerWon = 1, kProposerWon = 2, kCancelled = 3 };
@@ -114,6 +122,7 @@ class GameModule final : public l1::L1Extension {
   // Charges the mover's clock for the turn that ends now; refuses if it ran out.
   Status<l1::Refusal> charge_clock(l1::L1Context& ctx, Game& g);
   Status<l1::Refusal> finish(l1::L1Context& ctx, Game& g, GameStatus outcome, const std::string& reason);
+  Result<const Params*, l1::Refusal> params(l1::L1Context& ctx);
   void snapshot_for_undo(l1::L1Context& ctx);
 
   GameConfig config_;

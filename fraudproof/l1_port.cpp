@@ -51,6 +51,8 @@ PortResult<std::vector<l1::InboxMessage>> LocalL1::inbox(uint64_t from_index, si
 }
 
 PortResult<std::optional<Game>> LocalL1::game(uint64_t id) { return games_.game(id); }
+PortResult<std::vector<Game>> LocalL1::games_of_batch(uint64_t batch) { return games_.games_of_batch(batch); }
+PortResult<l1::L1Account> LocalL1::account(const Address& a) { return chain_.account(a); }
 
 PortResult<l1::Accepted> LocalL1::submit(const PrivateKey& key, l1::Action action) {
   auto who = address_of(key);
@@ -68,18 +70,21 @@ PortResult<l1::Accepted> LocalL1::submit(const PrivateKey& key, l1::Action actio
 RemoteL1::RemoteL1(std::string url) : client_(std::move(url)) {}
 
 PortResult<l1::L1Config> RemoteL1::config() {
+  std::lock_guard lock(mu_);
   auto c = client_.config();
   if (!c) return err(from(c.error()));
   return *c;
 }
 
 PortResult<l1::Head> RemoteL1::head() {
+  std::lock_guard lock(mu_);
   auto h = client_.head();
   if (!h) return err(from(h.error()));
   return *h;
 }
 
 PortResult<EventsPage> RemoteL1::events(uint64_t from_block) {
+  std::lock_guard lock(mu_);
   auto p = client_.events(from_block);
   if (!p) return err(from(p.error()));
   EventsPage page;
@@ -97,12 +102,14 @@ PortResult<EventsPage> RemoteL1::events(uint64_t from_block) {
 }
 
 PortResult<l1::BatchRecord> RemoteL1::batch(uint64_t index) {
+  std::lock_guard lock(mu_);
   auto b = client_.batch(index);
   if (!b) return err(from(b.error()));
   return *b;
 }
 
 PortResult<std::vector<Bytes>> RemoteL1::frames(uint64_t index) {
+  std::lock_guard lock(mu_);
   Bytes data;
   auto b = client_.batch(index, &data);
   if (!b) return err(from(b.error()));
@@ -110,12 +117,14 @@ PortResult<std::vector<Bytes>> RemoteL1::frames(uint64_t index) {
 }
 
 PortResult<std::vector<l1::InboxMessage>> RemoteL1::inbox(uint64_t from_index, size_t limit) {
+  std::lock_guard lock(mu_);
   auto p = client_.inbox(from_index, limit);
   if (!p) return err(from(p.error()));
   return std::move(p->messages);
 }
 
 PortResult<std::optional<Game>> RemoteL1::game(uint64_t id) {
+  std::lock_guard lock(mu_);
   http::Response r;
   try {
     r = client_.http().get("/l1/v1/games/" + std::to_string(id));
@@ -133,7 +142,37 @@ PortResult<std::optional<Game>> RemoteL1::game(uint64_t id) {
   }
 }
 
+PortResult<std::vector<Game>> RemoteL1::games_of_batch(uint64_t batch) {
+  std::lock_guard lock(mu_);
+  http::Response r;
+  try {
+    r = client_.http().get("/l1/v1/games?batch=" + std::to_string(batch));
+  } catch (const std::exception& e) {
+    return err(PortError{"unreachable", e.what()});
+  }
+  if (r.status != 200) return err(PortError{"http_" + std::to_string(r.status), r.body});
+  try {
+    std::vector<Game> out;
+    for (const auto& j : nlohmann::json::parse(r.body).at("games")) {
+      auto g = game_from_json(j);
+      if (!g) return err(PortError{"bad_response", g.error()});
+      out.push_back(std::move(*g));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return err(PortError{"bad_response", e.what()});
+  }
+}
+
+PortResult<l1::L1Account> RemoteL1::account(const Address& a) {
+  std::lock_guard lock(mu_);
+  auto r = client_.account(a);
+  if (!r) return err(from(r.error()));
+  return *r;
+}
+
 PortResult<l1::Accepted> RemoteL1::submit(const PrivateKey& key, l1::Action action) {
+  std::lock_guard lock(mu_);
   auto r = client_.submit(key, std::move(action));
   if (!r) return err(from(r.error()));
   return *r;

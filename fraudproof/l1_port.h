@@ -2,6 +2,7 @@
 // the devnet) or over its HTTP API (`optrollup challenger --l1 URL`). Both give the same answers.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ class L1Port {
   virtual PortResult<std::vector<Bytes>> frames(uint64_t index) = 0;
   virtual PortResult<std::vector<l1::InboxMessage>> inbox(uint64_t from, size_t limit) = 0;
   virtual PortResult<std::optional<Game>> game(uint64_t id) = 0;
+  virtual PortResult<std::vector<Game>> games_of_batch(uint64_t batch) = 0;
+  virtual PortResult<l1::L1Account> account(const Address& a) = 0;
   // Sets sender and nonce from the key and the L1, signs and submits.
   virtual PortResult<l1::Accepted> submit(const PrivateKey& key, l1::Action action) = 0;
 };
@@ -50,6 +53,8 @@ class LocalL1 final : public L1Port {
   PortResult<std::vector<Bytes>> frames(uint64_t index) override;
   PortResult<std::vector<l1::InboxMessage>> inbox(uint64_t from, size_t limit) override;
   PortResult<std::optional<Game>> game(uint64_t id) override;
+  PortResult<std::vector<Game>> games_of_batch(uint64_t batch) override;
+  PortResult<l1::L1Account> account(const Address& a) override;
   PortResult<l1::Accepted> submit(const PrivateKey& key, l1::Action action) override;
 
  private:
@@ -57,6 +62,7 @@ class LocalL1 final : public L1Port {
   const GameModule& games_;
 };
 
+// Thread-safe: every call holds the port's lock (one HTTP connection, kept alive).
 class RemoteL1 final : public L1Port {
  public:
   explicit RemoteL1(std::string url);
@@ -67,10 +73,12 @@ class RemoteL1 final : public L1Port {
   PortResult<std::vector<Bytes>> frames(uint64_t index) override;
   PortResult<std::vector<l1::InboxMessage>> inbox(uint64_t from, size_t limit) override;
   PortResult<std::optional<Game>> game(uint64_t id) override;
+  PortResult<std::vector<Game>> games_of_batch(uint64_t batch) override;
+  PortResult<l1::L1Account> account(const Address& a) override;
   PortResult<l1::Accepted> submit(const PrivateKey& key, l1::Action action) override;
-  l1::L1Client& client() { return client_; }
 
  private:
+  std::mutex mu_;
   l1::L1Client client_;
 };
 

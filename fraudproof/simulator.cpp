@@ -68,16 +68,14 @@ class World {
       : opt_(o), scenario_(scenario), rng_{o.seed * 0x2545F4914F6CDD1DULL + 1}, clock_(kGenesisTime * 1000) {
     genesis_ = devnet::genesis(kGenesisTime);
     (void)genesis_.build(state_);
-    l1::L1Config cfg;
+    l1::L1Config cfg = rollup_config(genesis_);
     cfg.block_time_ms = 1000;
     cfg.challenge_period_seconds = 600;
     cfg.clock_seconds = 20;
     cfg.clock_extension_seconds = 4;
     cfg.dissection_degree = degree;
     cfg.forced_inclusion_delay_seconds = 600;
-    cfg.genesis_root = Hash32::from(state_.root());
-    cfg.rollup_address = devnet::rollup_address();
-    games_ = std::make_shared<GameModule>(GameConfig{genesis_.params, 500'000});
+    games_ = std::make_shared<GameModule>(GameConfig{});
     l1::OpenOptions oo;
     oo.config = cfg;
     oo.extensions = {games_};

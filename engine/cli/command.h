@@ -20,8 +20,10 @@ struct Command {
 };
 
 std::vector<Command> wallet_commands();
-std::vector<Command> bridge_commands();  // bridge/l1_cmd.cpp: `l1`
-std::vector<Command> fraudproof_commands();  // fraudproof/fp_cmd.cpp: `simulate`, `challenger`
+std::vector<Command> l1_commands();  // engine/cli/l1_cmd.cpp: `l1`
+std::vector<Command> fraudproof_commands();
+std::vector<Command> node_commands();
+std::vector<Command> client_commands();  // engine/cli/client_cmd.cpp: deposit, order, ...  // engine/cli/node_cmd.cpp: `devnet`, `node`  // fraudproof/fp_cmd.cpp: `simulate`, `challenger`
 
 // Prints a one-line error and returns the exit code for usage errors.
 int usage_error(const std::string& command, const std::string& message);

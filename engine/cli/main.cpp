@@ -17,7 +17,7 @@ namespace {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto group : {wallet_commands, bridge_commands, fraudproof_commands}) {
+  for (auto group : {node_commands, client_commands, wallet_commands, l1_commands, fraudproof_commands}) {
     auto cmds = group();
     all.insert(all.end(), cmds.begin(), cmds.end());
   }

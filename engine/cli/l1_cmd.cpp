@@ -1,11 +1,18 @@
-// `optrollup l1`: runs the embedded L1 chain with its HTTP API until SIGINT/SIGTERM.
+// `optrollup l1`: runs the embedded L1 chain with the rollup contract, the bridge and the fraud-proof game,
+// and their HTTP API, until SIGINT/SIGTERM.
 #include <csignal>
+#include <ctime>
+#include <fstream>
 #include <cstdio>
 #include <filesystem>
 #include <pthread.h>
 
 #include "bridge/service.h"
+#include "bridge/store.h"
 #include "engine/cli/command.h"
+#include "engine/common/devnet.h"
+#include "engine/common/genesis_json.h"
+#include "fraudproof/game.h"
 
 namespace opt::cli {
 
@@ -13,11 +20,12 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: optrollup l1 [--data-dir DIR] [--listen HOST:PORT] [--block-time 1s] [--challenge-period 60s]\n"
-    "                    [--clock 20s] [--clock-extension 5s] [--dissection K] [--genesis-root 0x..]\n"
+    "                    [--clock 20s] [--clock-extension 5s] [--dissection K] [--genesis FILE | --genesis-time T]\n"
     "                    [--chain-id N] [--forced-inclusion-delay 120s] [--max-drift 30s]\n"
     "\n"
-    "Runs the embedded L1 settlement chain (blocks, USDC and bond ledgers, rollup contract, bridge) and\n"
-    "serves its JSON API under /l1/v1/. State lives in DIR/l1.sqlite; on restart the chain resumes from it.\n"
+    "Runs the embedded L1 settlement chain (blocks, USDC and bond ledgers, rollup contract, bridge, the\n"
+    "fraud-proof game) and serves its JSON API under /l1/v1/. State lives in DIR/l1.sqlite; on restart the\n"
+    "chain resumes from it.\n"
     "The ten anvil dev accounts start with 1,000,000 USDC and 10,000 bond tokens each.\n"
     "  --data-dir DIR           where the chain is stored (default ./l1-data)\n"
     "  --listen HOST:PORT       API address (default 127.0.0.1:8545)\n"
@@ -26,7 +34,9 @@ constexpr const char* kUsage =
     "  --clock D                each party's total time in a game (default 20s)\n"
     "  --clock-extension D      time a late move leaves the other side (default 5s)\n"
     "  --dissection K           roots per dissection step + 1 (default 2: bisection)\n"
-    "  --genesis-root 0x..      the L2 genesis state root (default: 32 zero bytes, the empty state)\n"
+    "  --genesis FILE           the L2 genesis as JSON (the l2Genesis object of GET /l1/v1/config)\n"
+    "  --genesis-time T         unix time of the devnet L2 genesis (default: now); the genesis ladder's\n"
+    "                           expiries follow from it\n"
     "  --chain-id N             L1 chain id (default 31337)\n"
     "  --forced-inclusion-delay D  age after which an inbox message must be included (default 120s)\n"
     "  --max-drift D            how far a batch's L2 time may run ahead of the L1 (default 30s)\n"
@@ -34,7 +44,7 @@ constexpr const char* kUsage =
     "again on a restart they must match what is stored.";
 
 const std::set<std::string> kGenesisFlags = {"--block-time", "--challenge-period", "--clock", "--clock-extension",
-                                             "--dissection", "--genesis-root", "--chain-id",
+                                             "--dissection", "--genesis", "--genesis-time", "--chain-id",
                                              "--forced-inclusion-delay", "--max-drift"};
 
 // A duration flag in whole seconds (the chain's clock has one-second resolution).
@@ -62,6 +72,20 @@ bool u64_flag(const Args& a, const std::string& flag, uint64_t& out, std::string
   return true;
 }
 
+Result<Genesis, std::string> stored_genesis(const std::string& db) {
+  auto store = l1::Store::open(db, false);
+  if (!store) return err(store.error());
+  auto text = (*store)->meta("config");
+  if (!text) return err(db + " holds no chain config");
+  try {
+    auto c = l1::config_from_json(nlohmann::json::parse(*text));
+    if (!c) return err(c.error());
+    return fp::genesis_of(*c);
+  } catch (const std::exception& e) {
+    return err(std::string("stored config: ") + e.what());
+  }
+}
+
 int run_l1(const Args& a) {
   std::string dir = a.get_or("--data-dir", "./l1-data");
   std::string listen = a.get_or("--listen", "127.0.0.1:8545");
@@ -86,11 +110,28 @@ int run_l1(const Args& a) {
       !u64_flag(a, "--dissection", config.dissection_degree, error) ||
       !u64_flag(a, "--chain-id", config.chain_id, error))
     return usage_error("l1", error);
-  if (auto v = a.get("--genesis-root")) {
-    auto r = Hash32::from_hex(*v, true);
-    if (!r) return usage_error("l1", std::string("--genesis-root: ") + to_string(r.error()));
-    config.genesis_root = *r;
+  Genesis genesis;
+  if (auto f = a.get("--genesis")) {
+    std::ifstream in(*f);
+    if (!in) return usage_error("l1", "cannot read " + *f);
+    try {
+      auto g = genesis_from_json(nlohmann::json::parse(in));
+      if (!g) return usage_error("l1", g.error());
+      genesis = std::move(*g);
+    } catch (const std::exception& e) {
+      return usage_error("l1", *f + ": " + e.what());
+    }
+  } else if (a.has("--genesis-time") || !std::filesystem::exists(std::filesystem::path(dir) / "l1.sqlite")) {
+    uint64_t t = static_cast<uint64_t>(std::time(nullptr));
+    if (!u64_flag(a, "--genesis-time", t, error)) return usage_error("l1", error);
+    genesis = devnet::genesis(t);
+  } else {
+    // A restart that names no genesis keeps the stored one (other flags are still compared).
+    auto stored = stored_genesis((std::filesystem::path(dir) / "l1.sqlite").string());
+    if (!stored) return usage_error("l1", stored.error());
+    genesis = std::move(*stored);
   }
+  config = fp::rollup_config(genesis, config);
   if (auto v = l1::validate(config); !v) return usage_error("l1", v.error());
 
   std::error_code ec;
@@ -108,8 +149,11 @@ int run_l1(const Args& a) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  auto games = std::make_shared<fp::GameModule>(fp::GameConfig{});
   l1::ServiceOptions opts;
   opts.db_path = db;
+  opts.open.extensions = {games};
+  opts.extra_routes = [games](http::Router& r, l1::L1Chain&) { fp::add_game_routes(r, *games); };
   opts.host = host;
   opts.port = static_cast<uint16_t>(*port);
   // On a restart without genesis flags the stored config is used; with flags, they must match it.
@@ -120,6 +164,10 @@ int run_l1(const Args& a) {
     return 1;
   }
   const l1::L1Config& c = (*service)->chain().config();
+  if (auto g = fp::genesis_of(c); !g) {
+    std::fprintf(stderr, "optrollup l1: %s\n", g.error().c_str());
+    return 1;
+  }
   l1::Head head = (*service)->chain().head();
   std::printf("optrollup l1: chain %llu listening on %s (block time %llu ms, challenge period %llu s)\n",
               static_cast<unsigned long long>(c.chain_id), (*service)->url().c_str(),
@@ -139,7 +187,7 @@ int run_l1(const Args& a) {
 
 }  // namespace
 
-std::vector<Command> bridge_commands() {
+std::vector<Command> l1_commands() {
   std::set<std::string> value_flags = {"--data-dir", "--listen"};
   value_flags.insert(kGenesisFlags.begin(), kGenesisFlags.end());
   return {
