@@ -1,6 +1,7 @@
 #include "engine/api/json_mapping.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "engine/api/http.h"
@@ -123,6 +124,12 @@ bool FieldReader::boolean(const char* name) {
   const json& v = field(name);
   if (!v.is_boolean()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be true or false, not " + type_name(v));
   return v.get<bool>();
+}
+
+std::string FieldReader::string(const char* name) {
+  const json& v = field(name);
+  if (!v.is_string()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be a string, not " + type_name(v));
+  return v.get<std::string>();
 }
 
 Address FieldReader::address(const char* name) {
@@ -294,6 +301,47 @@ json book_to_json(const node::BookView& b) {
     return out;
   };
   return {{"instrument", b.instrument}, {"sequence", b.sequence}, {"bids", side(b.bids)}, {"asks", side(b.asks)}};
+}
+
+namespace {
+
+void append_u64(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_levels(std::string& out, const std::vector<node::BookLevel>& levels) {
+  out += '[';
+  for (size_t i = 0; i < levels.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"orders\":";
+    append_u64(out, levels[i].orders);
+    out += ",\"price\":\"";
+    append_u64(out, levels[i].price);
+    out += "\",\"quantity\":\"";
+    append_u64(out, levels[i].quantity);
+    out += "\"}";
+  }
+  out += ']';
+}
+
+}  // namespace
+
+std::string book_json_text(const node::BookView& b) {
+  std::string out;
+  out.reserve(96 + 64 * (b.bids.size() + b.asks.size()));
+  // Keys in the order nlohmann::json writes them (sorted), so both forms are byte-identical.
+  out += "{\"asks\":";
+  append_levels(out, b.asks);
+  out += ",\"bids\":";
+  append_levels(out, b.bids);
+  out += ",\"instrument\":";
+  append_u64(out, b.instrument);
+  out += ",\"sequence\":";
+  append_u64(out, b.sequence);
+  out += '}';
+  return out;
 }
 
 json trade_to_json(const node::TradeView& t) {

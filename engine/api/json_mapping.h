@@ -38,6 +38,7 @@ class FieldReader {
   uint64_t u64(const char* name);
   uint64_t u64_max(const char* name, uint64_t max);  // the same, refused above max (out_of_range)
   bool boolean(const char* name);
+  std::string string(const char* name);
   Address address(const char* name);
   Hash32 hash(const char* name);  // 0x + 64 hex digits
   const nlohmann::json& object(const char* name);  // a nested JSON object
@@ -81,6 +82,9 @@ nlohmann::json order_view_to_json(const node::OrderView& v);
 nlohmann::json order_ack_to_json(const node::OrderAck& a);
 nlohmann::json instrument_to_json(const node::InstrumentView& v);
 nlohmann::json book_to_json(const node::BookView& b);
+// The same JSON written straight into text: GET /v1/orderbook is the hottest read, and building a DOM of
+// a hundred small objects first costs most of its time.
+std::string book_json_text(const node::BookView& b);
 nlohmann::json trade_to_json(const node::TradeView& t);
 nlohmann::json account_to_json(const node::AccountView& a);
 nlohmann::json withdrawal_to_json(const node::WithdrawalView& w);

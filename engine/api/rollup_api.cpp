@@ -1,11 +1,13 @@
 #include "engine/api/rollup_api.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "engine/api/json_mapping.h"
 #include "engine/common/genesis_json.h"
@@ -235,9 +237,11 @@ http::ServerOptions rollup_server_options(const RollupApiOptions& opts, std::str
   o.host = std::move(host);
   o.port = port;
   o.max_body_bytes = opts.max_body_bytes;
-  // A command holds its io thread until its group commit is durable; throughput is about
-  // threads / commit time, so the pool is sized for concurrency, not for CPUs.
-  o.threads = 64;
+  // A command holds its io thread until its group commit is durable, so throughput is at most
+  // threads / commit time: the pool is sized for concurrency (64 in flight covers 20,000 orders/s at a
+  // 3 ms commit), but not far beyond the cores, where switching between threads costs more than it gains.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  o.threads = static_cast<int>(std::clamp(8u * cores, 16u, 64u));
   o.server_name = "optrollup-node";
   return o;
 }
@@ -351,7 +355,9 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
     size_t depth = bounded(req, "depth", o.default_book_depth, o.max_book_depth);
     auto b = node.book(id, depth);
     if (!b) throw ApiError(404, "unknown_instrument", "no instrument " + std::to_string(id));
-    return http::json_response(200, book_to_json(*b));
+    Response r;
+    r.body = book_json_text(*b);
+    return r;
   });
 
   add("GET", "/v1/trades", [&node, o](const Request& req) {
@@ -373,6 +379,7 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
 
   add("POST", "/v1/orders", [&node, max_body](const Request& req) {
     check_body_size(req, max_body);
+    allow_query(req, {});
     SignedOrder order = signed_order_from_json(parse_body(req.body));
     // Blocks until the order and its fills are in the durable log: the answer is a promise.
     auto r = node.submit_order(order);
@@ -403,6 +410,7 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
 
   add("POST", "/v1/cancels", [&node, max_body](const Request& req) {
     check_body_size(req, max_body);
+    allow_query(req, {});
     CancelTx cancel = cancel_from_json(parse_body(req.body));
     auto r = node.submit_cancel(cancel);
     if (!r) refuse(r.error());
@@ -418,6 +426,7 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
 
   add("POST", "/v1/withdrawals", [&node, max_body](const Request& req) {
     check_body_size(req, max_body);
+    allow_query(req, {});
     WithdrawTx w = withdraw_from_json(parse_body(req.body));
     auto r = node.submit_withdrawal(w);
     if (!r) refuse(r.error());
@@ -482,11 +491,8 @@ struct Subscription {
 
 Subscription resolve(const node::Node& node, const json& msg, bool subscribing) {
   FieldReader r(msg, "", {"op", "channel", "instrument", "address", "id"});
-  const json& channel_json = msg.contains("channel") ? msg["channel"] : json();
-  if (!msg.contains("channel")) throw ApiError(400, "missing_field", "missing field 'channel'");
-  if (!channel_json.is_string()) throw ApiError(400, "bad_field", "'channel' must be a string");
   Subscription s;
-  s.channel = channel_json.get<std::string>();
+  s.channel = r.string("channel");
   s.echo = {{"channel", s.channel}};
   auto instrument = [&]() {
     uint64_t id = r.u64("instrument");
@@ -539,13 +545,10 @@ http::WsHandler rollup_ws_handler(node::Node& node) {
     try {
       json msg = parse_body(message);
       if (msg.contains("id")) id = msg["id"];
-      auto op_it = msg.find("op");
-      if (op_it == msg.end()) throw ApiError(400, "missing_field", "missing field 'op'");
-      if (!op_it->is_string()) throw ApiError(400, "bad_field", "'op' must be a string");
-      const std::string op = op_it->get<std::string>();
+      const std::string op = FieldReader(msg, "", {"op", "channel", "instrument", "address", "id"}).string("op");
       json reply;
       if (op == "ping") {
-        FieldReader(msg, "", {"op", "id"});
+        FieldReader ping(msg, "", {"op", "id"});  // refuses fields a ping does not take
         reply = {{"op", "pong"}};
       } else if (op == "subscribe" || op == "unsubscribe") {
         const bool subscribing = op == "subscribe";

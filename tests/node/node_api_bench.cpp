@@ -3,6 +3,8 @@
 // group-committed (fsync'd) input log, against a real in-process L1. Orders are pre-signed (signing is the
 // client's cost, not the node's), distinct, non-crossing (buys far below sells) and spread over four
 // funded dev accounts and every listed instrument. Then GET /v1/orderbook/{id} against the full books.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -20,6 +22,13 @@ using namespace opt::node::test;
 namespace {
 
 constexpr size_t kAccounts = 4;
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
 
 void report_run(const std::string& name, const loadgen::Result& r) {
   bench::report(name + "_p50_ms", r.percentile_ms(50), "ms");
@@ -96,14 +105,38 @@ int main() {
   std::vector<std::string> bodies = presign(f, kOrders, f.genesis().ladder.size());
   std::printf("presigned: %zu orders in %.1f s\n", kOrders, bench::seconds_since(t0));
 
+  // The API layer's own share of an order, single-threaded: parsing and checking the body, and the
+  // signature recovery the node does on the calling thread.
+  {
+    size_t n = 20'000;
+    auto t = bench::Clock::now();
+    uint64_t sink = 0;
+    for (size_t i = 0; i < n; ++i) sink += api::signed_order_from_json(api::parse_body(bodies[i])).order.nonce;
+    bench::report("node_api_parse_order_us", bench::seconds_since(t) * 1e6 / static_cast<double>(n), "us");
+    t = bench::Clock::now();
+    for (size_t i = 0; i < n / 4; ++i) {
+      SignedOrder so = api::signed_order_from_json(api::parse_body(bodies[i]));
+      sink += recover(typed_digest(f.domain(), so.order), so.sig)->bytes[0];
+    }
+    bench::report("node_api_parse_and_recover_us", bench::seconds_since(t) * 1e6 / static_cast<double>(n / 4), "us");
+    if (sink == 42) std::printf(" ");
+  }
+
   std::atomic<size_t> next{0};
+  double cpu0 = cpu_seconds();
   auto post = loadgen::run(lo, [&](size_t, uint64_t) {
     size_t i = next.fetch_add(1) % kOrders;
     return loadgen::RequestSpec{"POST", "/v1/orders", bodies[i], "application/json"};
   });
+  double cpu = cpu_seconds() - cpu0;
   bench::report("node_post_orders_per_s", post.rate(), "orders/s", "target >= 20000");
   bench::report("node_post_orders_p99_ms", post.percentile_ms(99), "ms", "target <= 5");
   report_run("node_post_orders", post);
+  // CPU of the whole process (server, node, L1 and the load generator) per order: what the rate would be
+  // on more cores, when the machine is shared or small.
+  if (next.load())
+    bench::report("node_post_orders_cpu_us_per_order", cpu * 1e6 / static_cast<double>(next.load()), "us",
+                  std::to_string(std::thread::hardware_concurrency()) + " hardware threads");
 
   node::NodeStats s = f.node().stats();
   std::printf("node: %llu orders accepted, %llu resting, %llu log commits, %llu log records\n",

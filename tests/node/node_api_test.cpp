@@ -272,6 +272,11 @@ TEST_CASE("orders: post, get, fill, trades, accounts, cancel, replay, other chai
   got = api.get("/v1/orders/" + ack["orderHash"].get<std::string>());
   CHECK(got["status"] == "open");
   CHECK(got["filled"] == "1000000");
+  // The hand-written text of the hot path equals the DOM form byte for byte.
+  node::BookView view{7, {{100, 2, 1}, {99, 18446744073709551615ULL, 4000000000U}}, {{101, 5, 2}}, 42};
+  CHECK(api::book_json_text(view) == api::book_to_json(view).dump());
+  CHECK(api::book_json_text(node::BookView{}) == api::book_to_json(node::BookView{}).dump());
+  CHECK(api.call("GET", "/v1/orderbook/1").body == api::book_to_json(*f.node().book(1, 50)).dump());
   book = api.get("/v1/orderbook/1?depth=5");
   REQUIRE(book["asks"].size() == 1);
   CHECK(book["asks"][0]["quantity"] == "1000000");
@@ -550,6 +555,8 @@ TEST_CASE("bad input: every class is a 4xx with the error shape and changes noth
   for (const auto& c : withdraw_cases)
     check_refused(api.call("POST", "/v1/withdrawals", c.body), c.status, c.code, "withdraw: " + c.what);
 
+  check_refused(api.call("POST", "/v1/orders?dry=1", ob.dump()), 400, "unknown_parameter", "query on a POST");
+
   // Oversized bodies: 413 before any parsing.
   std::string big = "{\"order\":\"" + std::string(70 * 1024, 'x') + "\"}";
   for (const char* path : {"/v1/orders", "/v1/cancels", "/v1/withdrawals"})
@@ -606,7 +613,7 @@ TEST_CASE("bad input: every class is a 4xx with the error shape and changes noth
   // The refusals are counted by route and status class.
   auto m = api.call("GET", "/metrics").body;
   CHECK(m.find("optrollup_http_requests_total{method=\"POST\",route=\"/v1/orders\",code=\"4xx\"} " +
-               std::to_string(order_cases.size() + 1) + "\n") != std::string::npos);
+               std::to_string(order_cases.size() + 2) + "\n") != std::string::npos);
   CHECK(m.find("optrollup_http_requests_total{method=\"POST\",route=\"/v1/orders\",code=\"5xx\"} 0\n") != std::string::npos);
 
   // And the good order, with its integers as JSON numbers, is accepted.
