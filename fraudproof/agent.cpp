@@ -128,7 +128,7 @@ struct Challenger::Impl {
       return err(std::string("retry"));
     }
     const size_t mark = state.mark();
-    auto r = apply_steps(opt.genesis.params, StepContext{b->l2_timestamp}, *steps, state);
+    auto r = apply_steps(opt.genesis.params, b->l2_timestamp, *steps, b->inbox_to - b->inbox_from, state);
     if (!r) return err(std::string("executing batch ") + std::to_string(index) + ": " + to_string(r.error()));
     StateRoot post = state.root();
     bool correct = Hash32::from(post) == b->post_root;
@@ -156,7 +156,7 @@ struct Challenger::Impl {
     if (!frames) return err(std::string("retry"));
     d.frames = std::move(*frames);
     d.roots.push_back(b->prev_root);
-    auto roots = intermediate_roots(opt.genesis.params, StepContext{b->l2_timestamp}, d.steps, state);
+    auto roots = intermediate_roots(opt.genesis.params, b->l2_timestamp, d.steps, d.facts.inbox_count, state);
     if (!roots) return err(std::string(to_string(roots.error())));
     for (const auto& rt : *roots) d.roots.push_back(Hash32::from(rt));
     state.revert_to(mark);
@@ -270,8 +270,8 @@ struct Challenger::Impl {
   Bytes proof_for(Dispute& d, uint64_t step) {
     state.revert_to(d.mark);
     uint64_t upto = std::min<uint64_t>(step, d.steps.size());
-    (void)apply_steps(opt.genesis.params, StepContext{d.facts.l2_timestamp},
-                      std::span<const Bytes>(d.steps.data(), static_cast<size_t>(upto)), state);
+    (void)apply_steps(opt.genesis.params, d.facts.l2_timestamp,
+                      std::span<const Bytes>(d.steps.data(), static_cast<size_t>(upto)), d.facts.inbox_count, state);
     Bytes input = step < d.steps.size() ? d.steps[static_cast<size_t>(step)] : Bytes{};
     OneStepProof p = build_proof(opt.genesis.params, d.facts, step, state, input, d.frames);
     state.revert_to(d.mark);

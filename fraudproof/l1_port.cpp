@@ -85,19 +85,19 @@ PortResult<l1::Head> RemoteL1::head() {
 
 PortResult<EventsPage> RemoteL1::events(uint64_t from_block) {
   std::lock_guard lock(mu_);
-  auto p = client_.events(from_block);
-  if (!p) return err(from(p.error()));
+  // The head first, as LocalL1 does: every block before its open block is sealed and is read in full; the
+  // open block may still receive events, so the next read starts at it again (readers skip what they saw).
+  // Starting after the last event read instead would lose any event added to the open block later.
+  auto h = client_.head();
+  if (!h) return err(from(h.error()));
   EventsPage page;
+  page.next = from_block;
+  if (from_block > h->block) return page;
+  auto p = client_.events(from_block, h->block);
+  if (!p) return err(from(p.error()));
   page.events = std::move(p->events);
   page.more = p->more;
-  page.next = p->next;
-  if (!page.more) {
-    auto h = client_.head();
-    if (!h) return err(from(h.error()));
-    page.next = std::max(from_block, page.events.empty() ? from_block : page.events.back().block + 1);
-    // Everything up to the open block has been read; the open block may still get events.
-    page.next = std::max(page.next, h->block);
-  }
+  page.next = page.more ? p->next : h->block;
   return page;
 }
 
@@ -153,7 +153,9 @@ PortResult<std::vector<Game>> RemoteL1::games_of_batch(uint64_t batch) {
   if (r.status != 200) return err(PortError{"http_" + std::to_string(r.status), r.body});
   try {
     std::vector<Game> out;
-    for (const auto& j : nlohmann::json::parse(r.body).at("games")) {
+    // Named: a range-for over a member of a temporary would iterate a destroyed object.
+    const nlohmann::json body = nlohmann::json::parse(r.body);
+    for (const auto& j : body.at("games")) {
       auto g = game_from_json(j);
       if (!g) return err(PortError{"bad_response", g.error()});
       out.push_back(std::move(*g));

@@ -72,7 +72,7 @@ Result<StateRoot, ProofVerdict> referee_step(const Params& params, const StepFac
   }
   auto ws = WitnessState::from_proof(root_before, proof->witness);
   if (!ws) return err(ProofVerdict::kBadWitness);
-  auto r = apply(params, StepContext{facts.l2_timestamp}, input, *ws);
+  auto r = apply(params, StepContext{facts.l2_timestamp, step < facts.inbox_count}, input, *ws);
   if (!r) return err(ProofVerdict::kIncompleteWitness);
   return ws->root();
 }
@@ -91,7 +91,7 @@ OneStepProof build_proof(const Params& params, const StepFacts& facts, uint64_t 
     Overlay probe(state);  // a dry run over a throw-away overlay finds the step's key set
     ApplyOptions o;
     o.touched = &keys;
-    (void)apply(params, StepContext{facts.l2_timestamp}, input, probe, o);
+    (void)apply(params, StepContext{facts.l2_timestamp, step < facts.inbox_count}, input, probe, o);
   }
   p.witness = state.tree().prove_many(keys);
   return p;

@@ -125,7 +125,7 @@ class World {
       std::vector<SmtKey> touched;
       ApplyOptions ao;
       ao.touched = &touched;
-      auto r = apply(genesis_.params, StepContext{ts}, steps[i], state_, ao);
+      auto r = apply(genesis_.params, StepContext{ts, i < inbox_count}, steps[i], state_, ao);
       expect(r.ok(), "proposer apply failed");
       if (fault && *fault == i) corrupt(touched, steps[i]);
       roots.push_back(Hash32::from(state_.root()));
@@ -138,7 +138,6 @@ class World {
     claimed_[p.index] = std::move(roots);
     inbox_consumed_ = head.inbox_length;
     posted_.push_back(std::move(p));
-    (void)inbox_count;
     return posted_.back().index;
   }
 

@@ -3,6 +3,7 @@
 // config) and talk to the rollup API and the L1 API. Amounts are human decimals ("1000", "12.5").
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -147,12 +148,24 @@ int account_cmd(const Args& a) {
   text += "  nonce               " + std::to_string(u64_of(acc.at("nonce"))) + "\n";
   const json& pos = acc.at("positions");
   if (pos.empty()) text += "  positions           none\n";
+  // Positions carry the instrument id only: name them from the instrument list.
+  std::map<uint64_t, std::string> names;
+  if (!pos.empty()) {
+    try {
+      for (const auto& i : items(call(c.api_url, "GET", "/v1/instruments"), "instruments"))
+        names[i.at("id").get<uint64_t>()] = i.value("name", "");
+    } catch (const std::exception&) {
+    }
+  }
   for (const auto& p : pos) {
-    std::string name = p.value("name", "instrument " + std::to_string(p.at("instrument").get<uint64_t>()));
+    const uint64_t id = p.at("instrument").get<uint64_t>();
+    std::string name = p.value("name", names.count(id) && !names[id].empty() ? names[id] + " (id " + std::to_string(id) + ")"
+                                                                              : "instrument " + std::to_string(id));
     text += "  position            " + name + "  qty " + format_decimal(i64_of(p.at("qty"))) + "  mark " + usdc(p.at("mark")) + " USDC\n";
   }
   if (l1acc.is_object() && l1acc.contains("usdc"))
-    text += "  on L1               " + usdc(l1acc.at("usdc")) + " USDC, " + usdc(l1acc.at("bond")) + " bond tokens";
+    text += "  on L1               " + usdc(l1acc.at("usdc")) + " USDC, " + usdc(l1acc.at("bond")) + " bond tokens\n";
+  if (!text.empty() && text.back() == '\n') text.pop_back();  // print() adds the last newline
   json out = acc;
   if (!l1acc.is_null()) out["l1"] = l1acc;
   print(c, out, text);
@@ -282,7 +295,10 @@ int withdraw_cmd(const Args& a) {
                  {"nonce", std::to_string(nonce)}}},
                {"signature", sig_hex(sig)}};
   json r = call(c.api_url, "POST", "/v1/withdrawals", &body);
-  print(c, r, "withdrawal " + r.dump() + " requested: claim it on L1 with `optrollup claim` once its batch is final (the challenge period)");
+  std::string index = r.contains("index") ? std::to_string(u64_of(r["index"])) : "?";
+  print(c, r, "withdrawal " + index + " of " + format_decimal(static_cast<int64_t>(amount)) + " USDC to " + to_checksum(to) + ": " +
+                  r.value("status", std::string("pending")) +
+                  "\nclaim it on L1 with `optrollup claim` once its batch is final (after the challenge period)");
   return 0;
 }
 
@@ -290,21 +306,28 @@ int claim_cmd(const Args& a) {
   Ctx c = context("claim", a, true);
   l1::L1Client l1(c.l1_url);
   json paid = json::array();
+  // Paid (or found paid) this run: the node reports a claim only once it has seen it on L1, so a withdrawal
+  // paid in one round of --wait may still read "final" in the next; it is not submitted twice.
+  std::set<uint64_t> tried;
+  size_t pending = 0;
   const int rounds = a.flag("--wait") ? 240 : 1;
   for (int round = 0; round < rounds; ++round) {
-    size_t pending = 0;
+    pending = 0;
     for (const auto& w : items(call(c.api_url, "GET", "/v1/withdrawals/" + to_checksum(c.me)), "withdrawals")) {
       std::string status = w.value("status", "");
       if (status == "pending") ++pending;
       if (status != "final" || !w.contains("proof") || !w.contains("proofBatch")) continue;
+      if (tried.count(u64_of(w.at("index")))) continue;
       WithdrawalLeaf leaf{u64_of(w.at("index")), *parse_address(w.at("account").get<std::string>()),
                           *parse_address(w.at("recipient").get<std::string>()), u64_of(w.at("amount"))};
       Bytes proof = *parse_hex(w.at("proof").get<std::string>());
       auto r = l1.finalize_withdrawal(*c.key, u64_of(w.at("proofBatch")), leaf, proof);
       if (!r) {
+        if (r.error().code == "already_claimed") tried.insert(leaf.index);
         if (!c.as_json) std::printf("withdrawal %llu: %s %s\n", static_cast<unsigned long long>(leaf.index), r.error().code.c_str(), r.error().message.c_str());
         continue;
       }
+      tried.insert(leaf.index);
       paid.push_back({{"index", leaf.index}, {"amount", std::to_string(leaf.amount)}, {"recipient", to_checksum(leaf.recipient)}, {"l1Block", r->block}});
       if (!c.as_json)
         std::printf("withdrawal %llu: paid %s USDC to %s on L1 (block %llu)\n", static_cast<unsigned long long>(leaf.index),
@@ -318,8 +341,8 @@ int claim_cmd(const Args& a) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  if (c.as_json) std::printf("%s\n", json{{"paid", paid}}.dump().c_str());
-  else if (paid.empty()) std::printf("nothing to claim\n");
+  if (c.as_json) std::printf("%s\n", json{{"paid", paid}, {"pending", pending}}.dump().c_str());
+  else if (paid.empty() && pending == 0) std::printf("nothing to claim\n");
   return 0;
 }
 
@@ -331,7 +354,11 @@ int status_cmd(const Args& a) {
   json head = call(c.l1_url, "GET", "/l1/v1/head");
   json out = {{"node", health}, {"l1", head}};
   std::string text = "node   " + c.api_url + ": " + health.value("status", std::string("?")) + ", root " + health.value("root", std::string("?")) + "\n";
-  text += "L1     " + c.l1_url + ": block " + head.dump() + "\n";
+  auto head_field = [&](const char* k) {
+    return head.contains(k) && !head[k].is_null() ? (head[k].is_string() ? head[k].get<std::string>() : head[k].dump()) : std::string("none");
+  };
+  text += "L1     " + c.l1_url + ": block " + head_field("block") + ", tip batch " + head_field("tipBatch") + ", last final batch " +
+          head_field("lastFinalBatch") + ", inbox " + head_field("inboxLength") + " messages\n";
   uint64_t from = 0;
   if (head.contains("nextBatchIndex")) {
     uint64_t n = u64_of(head["nextBatchIndex"]);
@@ -339,9 +366,14 @@ int status_cmd(const Args& a) {
   }
   json batches = items(call(c.api_url, "GET", "/v1/batches?from=" + std::to_string(from) + "&limit=5"), "batches");
   out["batches"] = batches;
-  for (const auto& b : batches)
+  for (const auto& b : batches) {
+    // txCount counts the sequencer's transactions; the inbox messages (deposits) a batch consumes come first.
+    uint64_t inbox = b.contains("inboxTo") && b.contains("inboxFrom") ? u64_of(b.at("inboxTo")) - u64_of(b.at("inboxFrom")) : 0;
     text += "batch  " + std::to_string(b.at("index").get<uint64_t>()) + "  " + b.value("status", std::string("?")) + "  " +
-            std::to_string(u64_of(b.at("txCount"))) + " txs  root " + b.value("postRoot", std::string("")).substr(0, 18) + "\n";
+            std::to_string(u64_of(b.at("txCount"))) + " txs" + (inbox ? " + " + std::to_string(inbox) + " inbox" : std::string()) +
+            "  root " + b.value("postRoot", std::string("")).substr(0, 18) + "\n";
+  }
+  text.pop_back();  // print() adds the last newline
   print(c, out, text);
   return 0;
 }

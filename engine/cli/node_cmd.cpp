@@ -151,6 +151,14 @@ int run_devnet(const Args& a) {
       return usage_error("devnet", "--fault-at-batch takes an L1 batch index");
     }
   }
+  // The feeder's reports change the state root every few seconds; tests that compare roots before and
+  // after something (a restart, a sweep of refused requests) slow it down or turn it off.
+  uint64_t oracle_ms = 3000;
+  if (auto oi = a.get("--oracle-interval")) {
+    auto ms = parse_duration_ms(*oi);
+    if (!ms || *ms < 100) return usage_error("devnet", "--oracle-interval must be at least 100ms");
+    oracle_ms = *ms;
+  }
   if (auto v = l1::validate(base); !v) return usage_error("devnet", v.error());
 
   std::error_code ec;
@@ -195,7 +203,8 @@ int run_devnet(const Args& a) {
   nc.proposer_key = devnet::dev_keys()[devnet::kProposer];
   nc.batch_interval_ms = batch_ms;
   nc.fault_at_batch = fault;
-  nc.oracle_feeder = true;
+  nc.oracle_feeder = !a.flag("--no-oracle");
+  nc.oracle_interval_ms = oracle_ms;
   nc.log = logger("node");
   auto node = node::Node::open(nc, port);
   if (!node) {
@@ -252,7 +261,13 @@ int run_devnet(const Args& a) {
   const char* roles[] = {"trader", "trader", "trader", "trader", "admin", "oracle", "oracle", "oracle", "challenger", "proposer"};
   for (size_t i = 0; i < 10; ++i)
     std::printf("  (%zu) %s %s  %s\n", i, to_checksum(devnet::dev_addresses()[i]).c_str(), devnet::dev_keys()[i].hex().c_str(), roles[i]);
-  std::printf("\ntry: optrollup deposit --key %s --amount 1000\n\n", devnet::dev_keys()[0].hex().c_str());
+  // The hint names the URLs when they are not the client commands' defaults (a --api/--l1 override or port 0).
+  const std::string api_url = "http://" + api_listen.substr(0, api_listen.rfind(':')) + ":" + std::to_string(api->server->port());
+  std::string where;
+  if (api_url != "http://127.0.0.1:8080") where += " --api " + api_url;
+  if (l1.url() != "http://127.0.0.1:8545") where += " --l1 " + l1.url();
+  if (!nc.oracle_feeder) std::printf("\noracle feeder off (--no-oracle): orders need price reports from elsewhere\n");
+  std::printf("\ntry: optrollup deposit%s --key %s --amount 1000\n\n", where.c_str(), devnet::dev_keys()[0].hex().c_str());
   std::fflush(stdout);
 
   int sig = 0;
@@ -340,7 +355,7 @@ std::vector<Command> node_commands() {
       {"devnet", "run a complete local network: L1, sequencer node with API, oracle feeder, challenger",
        "usage: optrollup devnet [--data-dir DIR] [--api HOST:PORT] [--l1 HOST:PORT] [--challenge-period D]\n"
        "                        [--clock D] [--batch-interval D] [--dissection K] [--block-time D]\n"
-       "                        [--fault-at-batch N] [--no-challenger]\n\n"
+       "                        [--fault-at-batch N] [--no-challenger] [--oracle-interval D | --no-oracle]\n\n"
        "Starts, in one process, the embedded L1 (with the rollup contract, bridge and fraud-proof game), the\n"
        "sequencer node and its JSON API, an oracle feeder (the devnet committee signs ETH and BTC prices) and an\n"
        "honest challenger. Everything is kept under DIR: stop it with Ctrl-C and start it again to resume.\n"
@@ -354,10 +369,12 @@ std::vector<Command> node_commands() {
        "  --block-time D        L1 block time (default 1s)\n"
        "  --fault-at-batch N    post a wrong root for L1 batch N (to watch the challenger win)\n"
        "  --no-challenger       leave challenging to separate `optrollup challenger` processes\n"
-       "Durations: 30s, 500ms, 2m or plain seconds.",
+       "  --oracle-interval D   how often the feeder signs ETH and BTC prices (default 3s)\n"
+       "  --no-oracle           no feeder (the state root then moves only with user requests)\n"
+       "Durations: 30s, 500ms, 2m or plain seconds. Port 0 in --api / --l1 picks a free port (printed).",
        {"--data-dir", "--api", "--l1", "--challenge-period", "--clock", "--batch-interval", "--dissection",
-        "--block-time", "--fault-at-batch"},
-       {"--no-challenger"}, run_devnet},
+        "--block-time", "--fault-at-batch", "--oracle-interval"},
+       {"--no-challenger", "--no-oracle"}, run_devnet},
       {"node", "run the sequencer node and its API against a running L1",
        "usage: optrollup node --l1 URL (--key 0x... | --key-file PATH) [--data-dir DIR] [--api HOST:PORT]\n"
        "                      [--batch-interval D] [--fault-at-batch N] [--dev-oracle]\n\n"

@@ -197,7 +197,8 @@ struct Node::Impl {
 
   // ---- commands ----
   std::mutex q_mu;
-  std::condition_variable q_cv;
+  std::condition_variable q_cv;   // the sequencer waits for commands on it
+  std::condition_variable l1_cv;  // the L1 thread sleeps on it (a separate one: notify_one must reach the sequencer)
   std::deque<std::unique_ptr<Command>> queue;
   bool stopping = false;
   bool replaying = false;
@@ -271,9 +272,9 @@ struct Node::Impl {
   LocalBatch& open_batch_ref() { return batches.back(); }
   bool has_open_batch() const { return !batches.empty() && batches.back().state == BatchState::kOpen; }
 
-  Receipt apply_step(const Bytes& tx) {
+  Receipt apply_step(const Bytes& tx, bool from_inbox = false) {
     LocalBatch& b = open_batch_ref();
-    auto r = apply(params(), StepContext{b.l2_ts}, tx, state, ApplyOptions{&cache, nullptr});
+    auto r = apply(params(), StepContext{b.l2_ts, from_inbox}, tx, state, ApplyOptions{&cache, nullptr});
     // The full state never lacks a key; an allocation failure is the only other fault.
     Receipt rc = r ? *r : Receipt{};
     b.steps.push_back(tx);
@@ -409,7 +410,7 @@ struct Node::Impl {
     b.opened_ms = at_ms;
     batches.push_back(std::move(b));
     last_l2_ts = ts;
-    for (const auto& m : inbox_steps) apply_step(m);
+    for (const auto& m : inbox_steps) apply_step(m, true);
     open_batch_ref().inbox_steps = inbox_steps.size();
     inbox_consumed = open_batch_ref().inbox_to;
     auto_settlement(ts);
@@ -953,7 +954,7 @@ struct Node::Impl {
       follow_events();
       if (defender) (void)defender->poll();
       std::unique_lock lock(q_mu);
-      q_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; });
+      l1_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; });
     }
   }
 
@@ -1116,7 +1117,7 @@ struct Node::Impl {
            batches.front().state == BatchState::kPosted) {
       LocalBatch& b = batches.front();
       // Withdrawal proofs come from a copy of the state at the last final batch.
-      (void)apply_steps(params(), StepContext{b.l2_ts}, b.steps, final_state, &cache);
+      (void)apply_steps(params(), b.l2_ts, b.steps, b.inbox_steps, final_state, &cache);
       final_seq_applied = b.seq;
       b.state = BatchState::kFinal;
       state.forget_before(batches.size() > 1 ? batches[1].mark : state.mark());
@@ -1218,6 +1219,7 @@ void Node::stop() {
     m.stopping = true;
   }
   m.q_cv.notify_all();
+  m.l1_cv.notify_all();
   if (m.sequencer.joinable()) m.sequencer.join();
   if (m.l1_thread.joinable()) m.l1_thread.join();
 }

@@ -52,6 +52,7 @@ const char* to_string(Code c) {
     case Code::kInsufficientCollateral: return "insufficient_collateral";
     case Code::kOverflow: return "overflow";
     case Code::kNotOwner: return "not_owner";
+    case Code::kInboxOnly: return "inbox_only";
     case Code::kCorruptState: return "corrupt_state";
   }
   return "unknown";
@@ -298,6 +299,7 @@ class Step {
 };
 
 R<Receipt> Step::run(const DepositTx& t) {
+  OPT_REQUIRE(ctx_.from_inbox, Code::kInboxOnly);
   OPT_REQUIRE(t.amount <= kMaxAmount, Code::kOverflow);
   OPT_TRY(acc, account(t.recipient));
   OPT_TRY(g, global());
@@ -620,6 +622,7 @@ R<Receipt> Step::run(const WithdrawTx& t) {
 }
 
 R<Receipt> Step::run(const ForcedWithdrawTx& t) {
+  OPT_REQUIRE(ctx_.from_inbox, Code::kInboxOnly);
   OPT_TRY(acc, account(t.account));
   OPT_TRY(free, free_collateral(acc));
   uint64_t amount = std::min<uint64_t>(t.amount, static_cast<uint64_t>(free));
@@ -653,7 +656,9 @@ Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, 
   try {
     Overlay ov(state);
     Step step(params, ctx, ov, opts.sig_cache);
-    R<Receipt> r = std::visit([&](const auto& t) { return step.run(t); }, tx);
+    const bool inbox_type = std::holds_alternative<DepositTx>(tx) || std::holds_alternative<ForcedWithdrawTx>(tx);
+    R<Receipt> r = (ctx.from_inbox && !inbox_type) ? R<Receipt>(refuse(Code::kInboxOnly))
+                                                   : std::visit([&](const auto& t) { return step.run(t); }, tx);
     return finish(std::move(r), type_of(tx), ov, opts);
   } catch (...) {  // only allocation failure can get here: a fault of this machine, not of the input
     return err(StateError::kInternal);

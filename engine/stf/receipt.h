@@ -52,6 +52,7 @@ enum class Code : uint8_t {
   kInsufficientCollateral,  // withdrawal above free collateral
   kOverflow,                // an amount out of the representable range
   kNotOwner,                // a cancel of an order another account's signature already filled
+  kInboxOnly,               // a Deposit or ForcedWithdraw that did not come from the L1 inbox (or the reverse)
   kCorruptState,            // a stored leaf does not decode (cannot happen in an honest state)
 };
 const char* to_string(Code c);  // snake_case name, as used by the API
@@ -68,7 +69,11 @@ struct Receipt {
 // Step inputs that are not in the transaction: set per batch by the proposer and checked by the L1
 // (DESIGN.md section 7), so the referee has them too.
 struct StepContext {
-  uint64_t timestamp = 0;  // the batch's L2 timestamp, unix seconds
+  uint64_t timestamp = 0;   // the batch's L2 timestamp, unix seconds
+  // True for the batch's first steps, the L1 inbox messages it consumes. Deposit and ForcedWithdraw are
+  // executed only there: a proposer that writes a Deposit among its own transactions must not be able to
+  // credit money the L1 escrow never received.
+  bool from_inbox = false;
 };
 
 }  // namespace opt

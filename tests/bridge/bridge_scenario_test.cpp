@@ -29,7 +29,8 @@ struct L2Node {
   FullState state;
 
   Receipt step(ByteView tx, uint64_t timestamp) {
-    auto r = apply(params, StepContext{timestamp}, tx, state);
+    const bool inbox = !tx.empty() && (tx[0] == static_cast<uint8_t>(TxType::kDeposit) || tx[0] == static_cast<uint8_t>(TxType::kForcedWithdraw));
+    auto r = apply(params, StepContext{timestamp, inbox}, tx, state);
     REQUIRE(r.ok());
     return *r;
   }

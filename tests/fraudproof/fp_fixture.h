@@ -16,9 +16,11 @@
 #include "bridge/chain.h"
 #include "bridge/client.h"
 #include "bridge/compress.h"
+#include "bridge/service.h"
 #include "engine/common/devnet.h"
 #include "engine/core/eip712.h"
 #include "engine/core/keccak.h"
+#include "engine/core/merkle.h"
 #include "engine/stf/apply.h"
 #include "engine/stf/batch.h"
 #include "engine/stf/leaves.h"
@@ -80,6 +82,9 @@ struct FpOptions {
   uint64_t clock = 20;
   uint64_t extension = 5;
   uint64_t proposer_stake = 1'500 * kUnit;  // above the minimum (1,000): the slash takes the minimum
+  // Also serve the chain's HTTP API (the real L1Service, with the game's routes) on 127.0.0.1, any free
+  // port, on the same manual clock: for comparing RemoteL1 with LocalL1.
+  bool serve = false;
 };
 
 struct Posted {
@@ -113,9 +118,25 @@ class Fixture {
     oo.config = cfg;
     oo.extensions = {gate_};
     oo.durable = false;
-    auto chain = l1::L1Chain::open(":memory:", clock_, oo);
-    if (!chain) FAIL("cannot open the L1: " << chain.error());
-    chain_ = std::move(*chain);
+    if (o.serve) {
+      l1::ServiceOptions so;
+      so.db_path = ":memory:";
+      so.host = "127.0.0.1";
+      so.port = 0;
+      so.open = oo;
+      so.clock = &clock_;
+      so.http_threads = 2;
+      so.extra_routes = [games = games_](http::Router& r, l1::L1Chain&) { add_game_routes(r, *games); };
+      auto service = l1::L1Service::start(std::move(so));
+      if (!service) FAIL("cannot start the L1 service: " << service.error());
+      service_ = std::move(*service);
+      chain_ = &service_->chain();
+    } else {
+      auto chain = l1::L1Chain::open(":memory:", clock_, oo);
+      if (!chain) FAIL("cannot open the L1: " << chain.error());
+      owned_chain_ = std::move(*chain);
+      chain_ = owned_chain_.get();
+    }
     port_ = std::make_unique<LocalL1>(*chain_, *games_);
     genesis_totals_ = chain_->totals();
     auto r = submit(dev(kProposer), l1::make_register_proposer(dev_addr(kProposer), o.proposer_stake, 0));
@@ -130,6 +151,7 @@ class Fixture {
   const Genesis& genesis() const { return genesis_; }
   const Params& params() const { return genesis_.params; }
   const l1::L1Config& config() const { return chain_->config(); }
+  std::string url() const { return service_ ? service_->url() : std::string(); }
   uint64_t now() const { return chain_->now(); }
   // Moves the manual clock and opens the block of the new time (the next actions run in it).
   void advance(uint64_t seconds) {
@@ -168,6 +190,12 @@ class Fixture {
   // With `fault`, the proposer's state goes wrong right after that step (one bit of a leaf the step
   // touched flips and a stray leaf appears), so every root it claims from there on is wrong.
   Posted post(const std::vector<Bytes>& txs, std::optional<size_t> fault = std::nullopt) {
+    auto r = try_post(txs, fault);
+    REQUIRE_MESSAGE(r.ok(), why(r));
+    return posted_.back();
+  }
+  // The same, returning the L1's answer (the batch is recorded only if the L1 accepts it).
+  PortResult<l1::Accepted> try_post(const std::vector<Bytes>& txs, std::optional<size_t> fault = std::nullopt) {
     const l1::Head head = chain_->head();
     Posted p;
     p.index = head.next_batch_index;
@@ -179,10 +207,11 @@ class Fixture {
     p.steps.insert(p.steps.end(), txs.begin(), txs.end());
     p.frames = txs;
     p.facts = StepFacts{inbox_count, txs.size(), tx_data_root(txs), p.l2_timestamp};
-    const StepContext ctx{p.l2_timestamp};
+    const size_t honest_mark = honest_.mark(), proposer_mark = proposer_.mark();
     p.honest.push_back(Hash32::from(honest_.root()));
     p.claimed.push_back(Hash32::from(proposer_.root()));
     for (size_t i = 0; i < p.steps.size(); ++i) {
+      const StepContext ctx{p.l2_timestamp, i < inbox_count};
       REQUIRE(apply(params(), ctx, p.steps[i], honest_).ok());
       std::vector<SmtKey> touched;
       ApplyOptions ao;
@@ -195,11 +224,15 @@ class Fixture {
     l1::PostBatchArgs args{p.index, p.claimed.front(), p.claimed.back(), txs.size(), head.inbox_length,
                            chain_->inbox_accumulator(head.inbox_length), p.l2_timestamp};
     auto r = submit(dev(kProposer), l1::make_post_batch(dev_addr(kProposer), args, l1::compress_batch(txs), 0));
-    REQUIRE_MESSAGE(r.ok(), why(r));
+    if (!r) {
+      REQUIRE(honest_.revert_to(honest_mark));
+      REQUIRE(proposer_.revert_to(proposer_mark));
+      return r;
+    }
     REQUIRE(r->result.at("index").get<uint64_t>() == p.index);
     inbox_consumed_ = head.inbox_length;
     posted_.push_back(std::move(p));
-    return posted_.back();
+    return r;
   }
   const Posted& batch(uint64_t index) const {
     for (const auto& p : posted_)
@@ -351,11 +384,11 @@ class Fixture {
     REQUIRE(genesis_.build(s).ok());
     for (const auto& p : posted_) {
       if (p.index >= batch_index) break;
-      REQUIRE(apply_steps(params(), StepContext{p.l2_timestamp}, p.steps, s).ok());
+      REQUIRE(apply_steps(params(), p.l2_timestamp, p.steps, p.facts.inbox_count, s).ok());
     }
     const Posted& b = batch(batch_index);
     const uint64_t upto = std::min<uint64_t>(step, b.steps.size());
-    REQUIRE(apply_steps(params(), StepContext{b.l2_timestamp}, std::span<const Bytes>(b.steps.data(), upto), s).ok());
+    REQUIRE(apply_steps(params(), b.l2_timestamp, std::span<const Bytes>(b.steps.data(), upto), b.facts.inbox_count, s).ok());
     const Bytes input = step < b.steps.size() ? b.steps[step] : Bytes{};
     fn(s, input, b);
   }
@@ -373,7 +406,7 @@ class Fixture {
       Overlay probe(s);
       ApplyOptions o;
       o.touched = &keys;
-      (void)apply(params(), StepContext{b.l2_timestamp}, input, probe, o);
+      (void)apply(params(), StepContext{b.l2_timestamp, step < b.facts.inbox_count}, input, probe, o);
     });
     return keys;
   }
@@ -433,7 +466,9 @@ class Fixture {
   FullState proposer_;  // the proposer's own execution (goes wrong at a fault)
   std::shared_ptr<GameModule> games_;
   std::shared_ptr<GatedGames> gate_;
-  std::unique_ptr<l1::L1Chain> chain_;
+  std::unique_ptr<l1::L1Chain> owned_chain_;
+  std::unique_ptr<l1::L1Service> service_;  // with FpOptions::serve: it owns the chain
+  l1::L1Chain* chain_ = nullptr;
   std::unique_ptr<LocalL1> port_;
   l1::Totals genesis_totals_;
   std::vector<Posted> posted_;

@@ -133,16 +133,16 @@ std::pair<size_t, double> measure_step(World& w, const Bytes& tx) {
     Overlay probe(w.state());
     ApplyOptions o;
     o.touched = &keys;
-    (void)apply(w.params(), w.ctx(), tx, probe, o);
+    (void)apply(w.params(), w.ctx_for(tx), tx, probe, o);
   }
   StateRoot pre = w.state().root();
   Bytes proof = w.state().tree().prove_many(keys);
   auto t0 = bench::Clock::now();
   auto ws = WitnessState::from_proof(pre, proof);
-  auto r = apply(w.params(), w.ctx(), tx, *ws);
+  auto r = apply(w.params(), w.ctx_for(tx), tx, *ws);
   StateRoot post_w = ws->root();
   double us = bench::seconds_since(t0) * 1e6;
-  (void)apply(w.params(), w.ctx(), tx, w.state());
+  (void)apply(w.params(), w.ctx_for(tx), tx, w.state());
   if (!r.ok() || post_w != w.state().root()) std::printf("error: stateless re-execution disagrees\n");
   return {proof.size() + tx.size(), us};
 }

@@ -51,12 +51,22 @@ class World {
   Params& params() { return params_; }
   FullState& state() { return state_; }
   StepContext ctx() const { return StepContext{now_}; }
+  // Tests stand in for the L1: a Deposit or ForcedWithdraw is run as an inbox step.
+  StepContext ctx_for(ByteView tx) const { return StepContext{now_, is_inbox_type(tx)}; }
+  static bool is_inbox_type(ByteView tx) {
+    return !tx.empty() && (tx[0] == static_cast<uint8_t>(TxType::kDeposit) || tx[0] == static_cast<uint8_t>(TxType::kForcedWithdraw));
+  }
   uint64_t now() const { return now_; }
   void advance(uint64_t seconds) { now_ += seconds; }
   void set_now(uint64_t t) { now_ = t; }
 
-  Receipt run(const Tx& tx) { return *apply(params_, ctx(), encode_tx(tx), state_); }
-  Receipt run_bytes(ByteView b) { return *apply(params_, ctx(), b, state_); }
+  Receipt run(const Tx& tx) {
+    Bytes b = encode_tx(tx);
+    return *apply(params_, ctx_for(b), b, state_);
+  }
+  Receipt run_bytes(ByteView b) { return *apply(params_, ctx_for(b), b, state_); }
+  // Runs a step outside the inbox, whatever its type (a proposer's own transaction).
+  Receipt run_as_sequencer(const Tx& tx) { return *apply(params_, ctx(), encode_tx(tx), state_); }
 
   // --- leaves ---
   AccountLeaf account(const Address& a) {

@@ -42,7 +42,7 @@ class Sim {
   // One random step, checked.
   void step() {
     Bytes tx = next_tx();
-    StepContext ctx{w_.now()};
+    StepContext ctx = w_.ctx_for(tx);
     Params& p = w_.params();
 
     // The key set, from a dry run over an overlay that is thrown away.

@@ -640,3 +640,21 @@ TEST_CASE("margin: equity and requirements follow docs/risk.md") {
   REQUIRE(mb.ok());
   CHECK(mb->equity - mb->initial == buyer.collateral);
 }
+
+TEST_CASE("deposits and forced withdrawals execute only as inbox steps") {
+  World w;
+  funded(w);
+  StateRoot before = w.state().root();
+  // A proposer writing a Deposit among its own transactions must not mint collateral.
+  Receipt r = w.run_as_sequencer(w.deposit(0, 1'000'000 * kUsdc));
+  CHECK(r.code == Code::kInboxOnly);
+  r = w.run_as_sequencer(ForcedWithdrawTx{99, dev_address(0), 5 * kUsdc});
+  CHECK(r.code == Code::kInboxOnly);
+  CHECK(w.state().root() == before);
+  // And an inbox step is only ever a Deposit or a ForcedWithdraw.
+  Bytes trade = encode_tx(w.simple_trade(1, 2, 1, kContract, 50 * kUsdc));
+  auto rc = apply(w.params(), StepContext{w.now(), true}, trade, w.state());
+  REQUIRE(rc.ok());
+  CHECK(rc->code == Code::kInboxOnly);
+  CHECK(w.state().root() == before);
+}
