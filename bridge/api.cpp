@@ -23,6 +23,16 @@ uint64_t query_u64(const Request& req, const std::string& name, uint64_t fallbac
   return v ? integer(*v, name) : fallback;
 }
 
+// A query parameter the endpoint does not know is an error, not silently ignored: a typo such as
+// ?form=5 must not quietly return page 0.
+void allow_query(const Request& req, std::initializer_list<const char*> known) {
+  for (const auto& [name, value] : req.query) {
+    bool ok = false;
+    for (const char* k : known) ok |= name == k;
+    if (!ok) throw ApiError(400, "unknown_parameter", "unknown query parameter '" + name + "'");
+  }
+}
+
 size_t limit_of(const Request& req, size_t fallback, size_t max) {
   uint64_t limit = query_u64(req, "limit", fallback);
   if (limit == 0 || limit > max)
@@ -70,17 +80,25 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
         200, {{"hash", r->hash.hex()}, {"block", r->block}, {"index", r->index}, {"result", r->result}});
   });
 
-  router.add("GET", "/l1/v1/config", [&chain](const Request&) { return http::json_response(200, config_json(chain)); });
+  router.add("GET", "/l1/v1/config", [&chain](const Request& req) {
+    allow_query(req, {});
+    return http::json_response(200, config_json(chain));
+  });
 
-  router.add("GET", "/l1/v1/head", [&chain](const Request&) { return http::json_response(200, head_to_json(chain.head())); });
+  router.add("GET", "/l1/v1/head", [&chain](const Request& req) {
+    allow_query(req, {});
+    return http::json_response(200, head_to_json(chain.head()));
+  });
 
   router.add("GET", "/l1/v1/accounts/{address}", [&chain](const Request& req) {
+    allow_query(req, {});
     auto a = parse_address(req.param("address").value_or(""));
     if (!a) throw ApiError(400, "bad_address", std::string("address: ") + to_string(a.error()));
     return http::json_response(200, account_to_json(*a, chain.account(*a)));
   });
 
   router.add("GET", "/l1/v1/blocks/{n}", [&chain](const Request& req) {
+    allow_query(req, {});
     std::string n = req.param("n").value_or("");
     uint64_t number = n == "latest" ? chain.head().block : integer(n, "block number");
     auto b = chain.block(number);
@@ -91,6 +109,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   });
 
   router.add("GET", "/l1/v1/events", [&chain](const Request& req) {
+    allow_query(req, {"from", "to", "limit"});
     uint64_t head = chain.head().block;
     uint64_t from = query_u64(req, "from", 0);
     uint64_t to = query_u64(req, "to", head);
@@ -107,6 +126,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   });
 
   router.add("GET", "/l1/v1/actions/{hash}", [&chain](const Request& req) {
+    allow_query(req, {});
     auto h = Hash32::from_hex(req.param("hash").value_or(""), true);
     if (!h) throw ApiError(400, "bad_hash", std::string("hash: ") + to_string(h.error()));
     auto a = chain.find_action(*h);
@@ -115,6 +135,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   });
 
   router.add("GET", "/l1/v1/batches/{index}", [&chain](const Request& req) {
+    allow_query(req, {});
     uint64_t index = integer(req.param("index").value_or(""), "batch index");
     auto b = chain.batch(index);
     if (!b) throw ApiError(404, "not_found", "no batch " + std::to_string(index));
@@ -125,6 +146,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   });
 
   router.add("GET", "/l1/v1/batches", [&chain](const Request& req) {
+    allow_query(req, {"from", "limit"});
     uint64_t from = query_u64(req, "from", 0);
     size_t limit = limit_of(req, 100, kMaxListLimit);
     nlohmann::json list = nlohmann::json::array();
@@ -133,6 +155,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   });
 
   router.add("GET", "/l1/v1/inbox", [&chain](const Request& req) {
+    allow_query(req, {"from", "limit"});
     uint64_t from = query_u64(req, "from", 0);
     size_t limit = limit_of(req, 100, kMaxListLimit);
     // One lock for the page and the totals would be nicer; reading the length first keeps the page
@@ -148,6 +171,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   });
 
   router.add("GET", "/l1/v1/withdrawals/{index}", [&chain](const Request& req) {
+    allow_query(req, {});
     uint64_t index = integer(req.param("index").value_or(""), "withdrawal index");
     return http::json_response(200, {{"index", index}, {"claimed", chain.withdrawal_claimed(index)}});
   });

@@ -110,7 +110,7 @@ trades=$(items "$(http GET "$API/v1/trades?instrument=$inst&limit=100")" trades)
 trade=$(jq -c --arg h "$buy_hash" '[.[] | select(.takerOrder == $h)][0] // empty' <<<"$trades")
 [[ -n $trade ]] || die "GET /v1/trades?instrument=$inst has no trade with takerOrder $buy_hash: $trades"
 [[ $(jget "$trade" .price price) == 60000000 && $(jget "$trade" .taker taker) == "$A" ]] || die "unexpected trade: $trade"
-ok "trade $(jget "$trade" .id id): $(jget "$trade" .quantity qty) at $(jget "$trade" .price price), maker $(jget "$trade" .maker maker), in batch $(jget "$trade" .batch batch)"
+ok "trade $(jget "$trade" .id id): $(jget "$trade" .quantity qty) at $(jget "$trade" .price price), maker $(jget "$trade" .maker maker)"
 
 step "withdraw 100 USDC (a withdrawal leaf in the next batch)"
 w=$(o withdraw --key "$A_KEY" --amount 100 --json) || die "optrollup withdraw failed"
@@ -120,8 +120,13 @@ jq -e --argjson i "$w_index" 'map(select(.index == $i and .amount == "100000000"
   die "GET /v1/withdrawals/$A does not list withdrawal $w_index of 100 USDC: $ws"
 ok "withdrawal $w_index requested: $(jq -r --argjson i "$w_index" '.[] | select(.index == $i) | .status' <<<"$ws")"
 
-# The trade's batch: the trade names it; the sequencer posts it to the L1, and it becomes final once the
-# challenge period has passed without a dispute.
+# The trade's batch: the trade names the L1 batch that carries it once the sequencer has posted it (null
+# until then); it becomes final once the challenge period has passed without a dispute.
+trade_batch() {
+  trade=$(jq -c --arg h "$buy_hash" '[.[] | select(.takerOrder == $h)][0] // empty' <<<"$(items "$(http GET "$API/v1/trades?instrument=$inst&limit=100")" trades)")
+  [[ -n $trade && $(jq -r .batch <<<"$trade") != null ]]
+}
+wait_for 60 "the trade's batch to be posted" trade_batch
 batch=$(jget "$trade" .batch "the trade's batch")
 step "watch batch $batch (the trade's) get posted and become final (challenge period ${challenge_period}s)"
 batch_posted() { curl -sf "$API/v1/batches/$batch" >/dev/null; }

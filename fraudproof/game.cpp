@@ -89,7 +89,7 @@ json to_json(const Game& g) {
             {"segment", {{"from", g.a}, {"to", g.b}, {"fromRoot", g.root_a.hex()}, {"toRoot", g.root_b.hex()}}},
             {"pendingRoots", roots},
             {"turn", g.status == GameStatus::kOpen ? to_string(g.turn) : "none"},
-            {"mover", g.status == GameStatus::kOpen ? to_checksum(g.mover()) : ""},
+            {"mover", g.status == GameStatus::kOpen ? json(to_checksum(g.mover())) : json(nullptr)},
             {"status", to_string(g.status)},
             {"clocks", {{"proposer", g.proposer_left}, {"challenger", g.challenger_left}}},
             {"turnStarted", g.turn_started},
@@ -411,8 +411,19 @@ size_t GameModule::game_count() const {
   return games_.size();
 }
 
+namespace {
+void allow_query(const http::Request& req, std::initializer_list<const char*> known) {
+  for (const auto& [name, value] : req.query) {
+    bool ok = false;
+    for (const char* k : known) ok |= name == k;
+    if (!ok) throw http::ApiError(400, "unknown_parameter", "unknown query parameter '" + name + "'");
+  }
+}
+}  // namespace
+
 void add_game_routes(http::Router& router, const GameModule& games) {
   router.add("GET", "/l1/v1/games/{id}", [&games](const http::Request& req) {
+    allow_query(req, {});
     auto id = l1::parse_u64(*req.param("id"), "game id");
     if (!id) throw http::ApiError(400, id.error().code, id.error().message);
     auto g = games.game(*id);
@@ -420,6 +431,7 @@ void add_game_routes(http::Router& router, const GameModule& games) {
     return http::json_response(200, to_json(*g));
   });
   router.add("GET", "/l1/v1/games", [&games](const http::Request& req) {
+    allow_query(req, {"batch", "from", "limit"});
     json out = json::array();
     if (auto b = req.query_param("batch")) {
       auto batch = l1::parse_u64(*b, "batch");

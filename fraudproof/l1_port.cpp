@@ -209,6 +209,7 @@ Result<Game, std::string> game_from_json(const nlohmann::json& j) {
     g.proposer_left = j.at("clocks").at("proposer");
     g.challenger_left = j.at("clocks").at("challenger");
     g.turn_started = j.at("turnStarted");
+    (void)j.value("mover", nlohmann::json());
     g.moves = j.at("moves");
     g.started = j.at("started");
     if (j.contains("ended")) {

@@ -355,7 +355,7 @@ json trade_to_json(const node::TradeView& t) {
           {"makerOrder", t.maker_order.hex()},
           {"takerOrder", t.taker_order.hex()},
           {"time", t.time},
-          {"batch", t.batch}};
+          {"batch", t.batch ? json(*t.batch) : json(nullptr)}};
 }
 
 json account_to_json(const node::AccountView& a) {
@@ -385,7 +385,7 @@ json withdrawal_to_json(const node::WithdrawalView& w) {
             {"account", to_checksum(w.leaf.account)},
             {"recipient", to_checksum(w.leaf.recipient)},
             {"amount", dec(w.leaf.amount)},
-            {"batch", w.batch},
+            {"batch", w.batch ? json(*w.batch) : json(nullptr)},
             {"status", w.status}};
   if (w.proof_batch) j["proofBatch"] = *w.proof_batch;
   if (!w.proof.empty()) j["proof"] = to_hex(w.proof);
@@ -393,15 +393,16 @@ json withdrawal_to_json(const node::WithdrawalView& w) {
 }
 
 json game_to_json(const fp::Game& g) {
+  // The winner's address, as GET /l1/v1/games/{id} gives it (null while open or when cancelled).
   json winner = nullptr;
-  if (g.status == fp::GameStatus::kChallengerWon) winner = "challenger";
-  if (g.status == fp::GameStatus::kProposerWon) winner = "proposer";
+  if (g.status == fp::GameStatus::kChallengerWon) winner = to_checksum(g.challenger);
+  if (g.status == fp::GameStatus::kProposerWon) winner = to_checksum(g.proposer);
   json j = {{"id", g.id},
             {"challenger", to_checksum(g.challenger)},
             {"proposer", to_checksum(g.proposer)},
             {"status", fp::to_string(g.status)},
             {"winner", winner},
-            {"turn", fp::to_string(g.turn)},
+            {"turn", g.status == fp::GameStatus::kOpen ? json(fp::to_string(g.turn)) : json("none")},
             {"moves", g.moves},
             {"started", g.started}};
   if (g.ended) j["ended"] = g.ended;

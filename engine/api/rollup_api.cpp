@@ -309,6 +309,10 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
   const size_t max_body = opts.max_body_bytes;
   const RollupApiOptions o = opts;
 
+  // The WebSocket endpoint, asked for without the upgrade handshake (the server answers upgrades itself).
+  add("GET", "/v1/ws", [](const Request&) -> Response {
+    throw http::ApiError(426, "upgrade_required", "GET /v1/ws is a WebSocket endpoint: connect with a WebSocket client");
+  });
   add("GET", "/v1/health", [&node](const Request& req) {
     allow_query(req, {});
     node::NodeStats s = node.stats();
@@ -585,10 +589,20 @@ http::WsHandler rollup_ws_handler(node::Node& node) {
 
 void attach_publisher(node::Node& node, http::Server& server) {
   node.set_publisher(
-      [&server](const std::string& channel, const json& message) {
-        // Built as text around the node's JSON: no copy of the message into a wrapper object.
+      [&server, &node](const std::string& channel, const json& message) {
+        // An account update carries the account exactly as GET /v1/accounts/{address} shows it (the node
+        // publishes only the address; it runs on the sequencer thread after its lock is released).
+        json rendered;
+        const json* data = &message;
+        if (channel.rfind("account:", 0) == 0) {
+          if (auto a = parse_address(message.value("address", std::string()))) {
+            rendered = account_to_json(node.account(*a));
+            data = &rendered;
+          }
+        }
+        // Built as text around the JSON: no copy of the message into a wrapper object.
         std::string text = "{\"channel\":" + json(channel).dump() + ",\"data\":" +
-                           message.dump(-1, ' ', false, json::error_handler_t::replace) + "}";
+                           data->dump(-1, ' ', false, json::error_handler_t::replace) + "}";
         server.publish(channel, text);
       },
       // Nobody connected: the node need not build messages at all.

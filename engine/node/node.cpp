@@ -165,6 +165,7 @@ struct Node::Impl {
   std::unordered_map<OrderHash, OrderRecord, FixedBytesHash> orders;
   std::unordered_map<Address, std::vector<OrderHash>, FixedBytesHash> orders_by_account;
   std::deque<TradeView> trades;
+  std::deque<uint64_t> trade_seqs;  // the local batch of each trade (translated to an L1 index on reads)
   uint64_t next_trade_id = 1;
   std::map<uint64_t, std::set<Address>> holders;  // instrument -> accounts with a position
   std::map<uint64_t, uint64_t> withdrawal_batch;  // withdrawal index -> local batch seq
@@ -322,19 +323,12 @@ struct Node::Impl {
         *d);
   }
 
+  // Only the address: the API renders the account with the same mapping as GET /v1/accounts/{address}.
   void publish_account(const Address& a) {
     if (replaying || !publisher) return;
     std::string ch = "account:" + to_hex(a.view());
     if (wanted && !wanted(ch)) return;
-    AccountView v = account_view(a);
-    nlohmann::json pos = nlohmann::json::array();
-    for (const auto& p : v.positions)
-      pos.push_back({{"instrument", p.position.instrument}, {"qty", std::to_string(p.position.qty)}, {"mark", std::to_string(p.mark)}});
-    outbox.emplace_back(ch, nlohmann::json{{"address", to_checksum(a)}, {"collateral", std::to_string(v.collateral)},
-                                          {"positions", pos}, {"equity", std::to_string(v.equity)},
-                                          {"initialMargin", std::to_string(v.initial_margin)},
-                                          {"maintenanceMargin", std::to_string(v.maintenance_margin)},
-                                          {"nonce", std::to_string(v.nonce)}});
+    outbox.emplace_back(ch, nlohmann::json{{"address", to_checksum(a)}});
   }
 
   std::optional<InstrumentLeaf> instrument_leaf(uint64_t id) const {
@@ -460,11 +454,17 @@ struct Node::Impl {
   void close_batch() {
     if (!has_open_batch()) return;
     LocalBatch& b = open_batch_ref();
+    if (b.steps.empty()) {
+      // Nothing happened in it (a refused request, or orders that only rest): it changes no root and is
+      // not posted, so nobody can make the operator post empty batches to the L1 with bad requests.
+      batches.pop_back();
+      return;
+    }
     b.state = BatchState::kClosed;
     b.claimed_post = b.roots.back();
     stats.batches_closed++;
     if (!replaying)
-      log("batch " + std::to_string(b.seq) + " closed: " + std::to_string(b.steps.size()) + " steps, root " +
+      log("batch " + std::to_string(b.seq) + " closed: " + std::to_string(b.steps.size()) + (b.steps.size() == 1 ? " step" : " steps") + ", root " +
           b.roots.back().hex().substr(0, 12));
   }
 
@@ -516,6 +516,8 @@ struct Node::Impl {
     if (o.quantity > static_cast<uint64_t>(INT64_MAX) || o.limit_price > static_cast<uint64_t>(INT64_MAX))
       return refusal("out_of_range", "quantity or limitPrice out of range");
     if (o.flags & ~kKnownOrderFlags) return refusal("bad_flags", "unknown order flag bits");
+    if ((o.flags & kPostOnly) && (o.flags & (kIoc | kFok)))
+      return refusal("bad_flags", "post-only cannot be combined with IOC or FOK: a post-only order never takes");
     if (o.expiry <= ts) return refusal("order_expired", "the order's expiry has passed");
     bool post_only = o.flags & kPostOnly;
     uint64_t need_fee = post_only ? params().fees.maker_fee : params().fees.taker_fee;
@@ -620,7 +622,10 @@ struct Node::Impl {
         state.revert_to(mark);
         b.steps.resize(steps_before);
         b.roots.resize(steps_before + 1);
-        while (trades.size() > trades_before) trades.pop_back();
+        while (trades.size() > trades_before) {
+          trades.pop_back();
+          trade_seqs.pop_back();
+        }
         filled = 0;
       }
       res = book.refuse_fill(so, res, *refused, ts);
@@ -659,9 +664,12 @@ struct Node::Impl {
     t.maker_order = f.maker_hash;
     t.taker_order = f.taker_hash;
     t.time = at_ms;
-    t.batch = seq;
     trades.push_back(t);
-    if (trades.size() > 10'000) trades.pop_front();
+    trade_seqs.push_back(seq);
+    if (trades.size() > 10'000) {
+      trades.pop_front();
+      trade_seqs.pop_front();
+    }
     stats.trades++;
     auto m = orders.find(f.maker_hash);
     if (m != orders.end()) {
@@ -677,7 +685,7 @@ struct Node::Impl {
     return {{"id", t.id}, {"instrument", t.instrument}, {"price", std::to_string(t.price)},
             {"quantity", std::to_string(t.quantity)}, {"side", t.taker_is_buy ? "buy" : "sell"},
             {"maker", to_checksum(t.maker)}, {"taker", to_checksum(t.taker)}, {"makerOrder", t.maker_order.hex()},
-            {"takerOrder", t.taker_order.hex()}, {"time", t.time}};
+            {"takerOrder", t.taker_order.hex()}, {"time", t.time}, {"batch", nullptr}};
   }
 
   Outcome process_cancel(const CancelTx& c) {
@@ -715,7 +723,7 @@ struct Node::Impl {
     Overlay probe(state);
     auto r = apply(params(), StepContext{last_l2_ts}, tx, probe, ApplyOptions{&cache, nullptr});
     if (!r) return refusal("internal", "the state machine faulted");
-    if (!r->ok()) return refusal(opt::to_string(r->code), std::string(opt::to_string(r->code)));
+    if (!r->ok()) return refusal(opt::to_string(r->code), describe(r->code));
     return std::nullopt;
   }
 
@@ -1152,6 +1160,14 @@ struct Node::Impl {
     publish("batches", {{"index", index}, {"status", "removed"}});
   }
 
+  // The L1 index a local batch was posted as (nullopt while it is not posted).
+  std::optional<uint64_t> l1_index_of(uint64_t seq) const {
+    for (const auto& b : batches)
+      if (b.seq == seq) return b.l1_index;
+    if (auto f = final_batches_meta.find(seq); f != final_batches_meta.end()) return f->second.l1_index;
+    return std::nullopt;
+  }
+
   BatchView view_of(const l1::BatchRecord& r) {
     BatchView v;
     v.index = r.index;
@@ -1317,8 +1333,12 @@ std::optional<BookView> Node::book(uint64_t instrument, size_t depth) const {
 std::vector<TradeView> Node::trades(std::optional<uint64_t> instrument, size_t limit) const {
   std::lock_guard lock(impl_->mu);
   std::vector<TradeView> out;
-  for (auto it = impl_->trades.rbegin(); it != impl_->trades.rend() && out.size() < limit; ++it)
-    if (!instrument || it->instrument == *instrument) out.push_back(*it);
+  for (size_t i = impl_->trades.size(); i-- > 0 && out.size() < limit;) {
+    const TradeView& t = impl_->trades[i];
+    if (instrument && t.instrument != *instrument) continue;
+    out.push_back(t);
+    out.back().batch = impl_->l1_index_of(impl_->trade_seqs[i]);
+  }
   return out;
 }
 
@@ -1367,7 +1387,7 @@ std::vector<WithdrawalView> Node::withdrawals(const Address& account) const {
     for (const auto& b : m.batches)
       if (b.seq == seq) l1_index = b.l1_index;
     if (auto f = m.final_batches_meta.find(seq); f != m.final_batches_meta.end()) l1_index = f->second.l1_index;
-    w.batch = l1_index.value_or(0);
+    w.batch = l1_index;
     w.status = m.claimed.count(idx) ? "claimed" : is_final ? "final" : "pending";
     if (is_final) {
       auto last = m.final_batches_meta.find(m.final_seq_applied);

@@ -77,7 +77,7 @@ struct TradeView {
   Address maker, taker;
   OrderHash maker_order, taker_order;
   uint64_t time = 0;  // unix ms
-  uint64_t batch = 0;  // local batch sequence number
+  std::optional<uint64_t> batch;  // the L1 index of the batch that carries it, once posted
 };
 
 struct InstrumentView {
@@ -114,7 +114,7 @@ struct AccountView {
 
 struct WithdrawalView {
   WithdrawalLeaf leaf;
-  uint64_t batch = 0;  // L1 index of the batch that carries it (once posted)
+  std::optional<uint64_t> batch;  // L1 index of the batch that carries it, once posted
   std::string status;  // pending | final | claimed
   std::optional<uint64_t> proof_batch;  // the final batch the proof is against
   Bytes proof;                          // encoded SmtProof (engine/state/smt.h), once final

@@ -58,6 +58,57 @@ const char* to_string(Code c) {
   return "unknown";
 }
 
+const char* describe(Code c) {
+  switch (c) {
+    case Code::kOk: return "applied";
+    case Code::kMalformed: return "the transaction does not decode";
+    case Code::kBadSignature: return "the signature's v, r or s is invalid";
+    case Code::kHighSignature: return "the signature's s is in the upper half of the curve order (malleable)";
+    case Code::kSignerMismatch: return "the signature does not recover to the account (signed for another chain or contract?)";
+    case Code::kBadNonce: return "the nonce is not the account's next nonce";
+    case Code::kZeroAmount: return "a quantity, price or amount is zero";
+    case Code::kUnknownInstrument: return "no such instrument";
+    case Code::kInstrumentMismatch: return "the two orders name different instruments";
+    case Code::kSameSide: return "both orders are on the same side";
+    case Code::kSelfTrade: return "maker and taker are the same account";
+    case Code::kPriceOutsideLimit: return "the price is outside an order's limit";
+    case Code::kFeeAboveMax: return "the fee per contract is above the order's maxFee";
+    case Code::kOrderExpired: return "the order has expired";
+    case Code::kInstrumentExpired: return "the instrument has expired";
+    case Code::kOverfill: return "the fill is above the order's remaining quantity";
+    case Code::kOrderCancelled: return "the order was cancelled";
+    case Code::kBadFlags: return "unknown order flag bits";
+    case Code::kPostOnlyTaker: return "a post-only order cannot take liquidity";
+    case Code::kReduceOnlyViolated: return "a reduce-only order would increase the position";
+    case Code::kUnderMargin: return "the account would fall below initial margin";
+    case Code::kTooManyPositions: return "the account already holds 64 positions";
+    case Code::kStaleOracle: return "the oracle price is stale: no new risk until it is updated";
+    case Code::kNoOraclePrice: return "no oracle price yet for the underlying";
+    case Code::kNotCommittee: return "a signer is not in the oracle committee";
+    case Code::kDuplicateSigner: return "a committee member signed twice";
+    case Code::kNotEnoughSignatures: return "fewer committee signatures than the threshold";
+    case Code::kStaleReport: return "the report is not newer than the last one";
+    case Code::kReportInFuture: return "the report's timestamp is after the batch's";
+    case Code::kBadReport: return "zero price or volatility out of range";
+    case Code::kNotAdmin: return "not signed by the admin key";
+    case Code::kDuplicateInstrument: return "an instrument with these terms is already listed";
+    case Code::kBadInstrumentTerms: return "zero strike, or expiry not a future 30-minute grid point";
+    case Code::kNotLiquidatable: return "the account meets maintenance margin";
+    case Code::kNoPosition: return "no position in that instrument";
+    case Code::kSelfLiquidation: return "an account cannot liquidate itself";
+    case Code::kNotExpired: return "the instrument has not expired yet";
+    case Code::kAlreadyExpired: return "the instrument already expired";
+    case Code::kNotYetSettleable: return "the settlement price is not fixed yet";
+    case Code::kSettlementUnavailable: return "no oracle report at or after expiry yet";
+    case Code::kInsufficientCollateral: return "more than the account's free collateral";
+    case Code::kOverflow: return "an amount is out of range";
+    case Code::kNotOwner: return "the order belongs to another account";
+    case Code::kInboxOnly: return "deposits and forced withdrawals come only from the L1 inbox";
+    case Code::kCorruptState: return "a stored leaf does not decode";
+  }
+  return "unknown";
+}
+
 void Params::seal() {
   domain_separator = Eip712Domain{"optrollup", "1", chain_id, rollup_address}.separator();
 }

@@ -56,6 +56,7 @@ enum class Code : uint8_t {
   kCorruptState,            // a stored leaf does not decode (cannot happen in an honest state)
 };
 const char* to_string(Code c);  // snake_case name, as used by the API
+const char* describe(Code c);   // a sentence for people (API error messages, CLI output)
 
 struct Receipt {
   TxType type = TxType::kDeposit;

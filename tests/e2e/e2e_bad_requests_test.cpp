@@ -538,17 +538,14 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
 }  // namespace opt::e2e
 
 // ---------------------------------------------------------------------------------------------------------
-// Known bugs, pinned: each case states what DESIGN.md asks for and fails today, so it is marked
-// should_fail. When the bug is fixed the case passes, doctest reports that as a failure, and the marker
-// must go (the check then guards the fix).
+// Regressions of bugs found by these tests.
 
 namespace opt::e2e {
 
-// engine/node/node.cpp (sequencer loop): a command arriving while no batch is open opens one before it is
-// known whether the command will be accepted; a refused command leaves that batch empty, and the empty
-// batch is closed and posted to the L1. Anyone can make the sequencer post an L1 batch per refused
-// request (no signature needed beyond a well-formed one of any key).
-TEST_CASE("e2e known bug: refused requests make the sequencer post empty batches to the L1" * doctest::should_fail()) {
+// A command arriving while no batch is open opens one before it is known whether the command will be
+// accepted; a batch that ends empty must not be posted, or anyone could make the sequencer post an L1
+// batch per refused request.
+TEST_CASE("refused requests do not make the sequencer post empty batches to the L1") {
   TempDir dir;
   Devnet net(dir.file("data"), dir.file("devnet.log"), {"--batch-interval", "500ms", "--oracle-interval", "1h"});
   http::Client api(net.api(), 30s), l1(net.l1(), 30s);
@@ -568,11 +565,9 @@ TEST_CASE("e2e known bug: refused requests make the sequencer post empty batches
   CHECK(u64(head.at("nextBatchIndex")) == next);
 }
 
-// engine/api/json_mapping.cpp / engine/node: flags that contradict each other (post-only with IOC or FOK)
-// can never make a valid order, yet the order is logged, listed and answered 200 {"status": "rejected"}
-// instead of 400 bad_flags (a code the API already has).
-TEST_CASE("e2e known bug: contradictory order flags are answered 200 rejected instead of 400 bad_flags" *
-          doctest::should_fail()) {
+// Flags that contradict each other (post-only with IOC or FOK) can never make a valid order: 400 bad_flags,
+// and nothing is logged or listed.
+TEST_CASE("contradictory order flags are refused with 400 bad_flags") {
   TempDir dir;
   Devnet net(dir.file("data"), dir.file("devnet.log"), {"--batch-interval", "500ms", "--oracle-interval", "1h"});
   http::Client api(net.api(), 30s), l1(net.l1(), 30s);
@@ -587,14 +582,14 @@ TEST_CASE("e2e known bug: contradictory order flags are answered 200 rejected in
   CHECK(a.raw.find("bad_flags") != std::string::npos);
 }
 
-// bridge/api.cpp: the L1 API ignores unknown query parameters (GET /l1/v1/events?bogus=1 answers 200),
-// while the rollup API refuses them with 400 unknown_parameter, so a typo (?form=5) silently lists
-// everything.
-TEST_CASE("e2e known bug: the L1 API ignores unknown query parameters" * doctest::should_fail()) {
+// The L1 API refuses unknown query parameters as the rollup API does, so a typo (?form=5) does not
+// silently list everything.
+TEST_CASE("the L1 API refuses unknown query parameters") {
   TempDir dir;
   Devnet net(dir.file("data"), dir.file("devnet.log"), {"--oracle-interval", "1h"});
   http::Client l1(net.l1(), 30s);
-  for (const char* target : {"/l1/v1/events?form=5", "/l1/v1/config?x=1", "/l1/v1/head?x=1", "/l1/v1/batches?frm=1"}) {
+  for (const char* target : {"/l1/v1/events?form=5", "/l1/v1/config?x=1", "/l1/v1/head?x=1", "/l1/v1/batches?frm=1",
+                             "/l1/v1/games?btch=0"}) {
     Answer a = call(l1, "GET", target);
     INFO(std::string(target) << " -> " << a.status);
     CHECK(a.status == 400);
