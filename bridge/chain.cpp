@@ -60,6 +60,9 @@ struct L1Chain::State {
 
   uint64_t next_seq = 1;  // the log position of the next accepted action
   std::vector<std::function<void()>> undo;
+  // Set when the log could not be written (disk full, read-only, I/O error): from then on nothing is
+  // accepted or sealed, and the service stops (storage_failure()).
+  std::string storage_failure;
 
   // The frames of the batch read last (the challenger and the referee read one batch many times).
   uint64_t cached_batch = kNoBatch;
@@ -340,6 +343,7 @@ void L1Chain::open_block_header(BlockHeader h) {
 
 size_t L1Chain::tick() {
   std::lock_guard lock(mu_);
+  if (!s_->storage_failure.empty()) return 0;
   uint64_t now = clock_.now_ms();
   size_t sealed = 0;
   while (now >= s_->blocks.back().time_ms + config_.block_time_ms) {
@@ -354,8 +358,7 @@ size_t L1Chain::tick() {
     next.parent = hash;
     BlockRow row{next.number, next.timestamp, next.time_ms, next.parent, std::nullopt};
     if (auto r = s_->store->seal(open.number, hash, row); !r) {
-      std::fprintf(stderr, "optrollup l1: cannot seal block %llu: %s (will retry)\n",
-                   static_cast<unsigned long long>(open.number), r.error().c_str());
+      s_->storage_failure = "cannot seal block " + std::to_string(open.number) + ": " + r.error();
       break;
     }
     open.hash = hash;
@@ -430,7 +433,14 @@ std::vector<const ActionSpec*> L1Chain::specs() const {
 
 Result<Accepted, Refusal> L1Chain::submit(const Action& action) {
   std::lock_guard lock(mu_);
+  if (!s_->storage_failure.empty()) return refuse("storage_error", s_->storage_failure);
   return execute(action, /*persist=*/true);
+}
+
+std::optional<std::string> L1Chain::storage_failure() const {
+  std::lock_guard lock(mu_);
+  if (s_->storage_failure.empty()) return std::nullopt;
+  return s_->storage_failure;
 }
 
 Result<Accepted, Refusal> L1Chain::execute(const Action& action, bool persist) {
@@ -501,7 +511,8 @@ Result<Accepted, Refusal> L1Chain::execute(const Action& action, bool persist) {
     auto seq = s_->store->append_action(row);
     if (!seq || *seq != row.seq) {
       rollback();
-      return refuse("storage_error", seq ? "the action log is out of step" : seq.error());
+      s_->storage_failure = "cannot write the action log: " + (seq ? std::string("it is out of step") : seq.error());
+      return refuse("storage_error", s_->storage_failure);
     }
   }
   ++s_->next_seq;

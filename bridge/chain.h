@@ -222,6 +222,9 @@ class L1Chain {
   // clock's time, not a run of empty blocks. Returns the number of blocks sealed.
   size_t tick();
   uint64_t next_block_due_ms() const;
+  // Why the log could not be written (disk full, read-only, I/O error), once that happened: from then on
+  // the chain accepts and seals nothing (actions are refused with storage_error) and its owner stops.
+  std::optional<std::string> storage_failure() const;
 
   // ---- reads (thread-safe; return copies) ----
   Head head() const;

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "engine/common/sqlite.h"
+
 namespace opt::l1 {
 
 namespace {
@@ -97,10 +99,10 @@ ActionRow read_action(const Stmt& s, bool with_data) {
 Result<std::unique_ptr<Store>, std::string> Store::open(const std::string& path, bool durable) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+  if (int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr); rc != SQLITE_OK) {
+    std::string msg = db ? db::describe_error(db, rc) : "out of memory";
     sqlite3_close(db);
-    return err("cannot open " + path + ": " + msg);
+    return err("cannot open " + path + " (" + msg + ")");
   }
   std::unique_ptr<Store> s(new Store(db));
   sqlite3_busy_timeout(db, 5000);
@@ -114,14 +116,13 @@ Result<std::unique_ptr<Store>, std::string> Store::open(const std::string& path,
 
 Store::~Store() { sqlite3_close(db_); }
 
-std::string Store::error_text() const { return sqlite3_errmsg(db_); }
+std::string Store::error_text() const { return db::describe_error(db_); }
 
 Status<std::string> Store::exec(const char* sql) {
   char* msg = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    std::string e = msg ? msg : error_text();
+  if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg); rc != SQLITE_OK) {
     sqlite3_free(msg);
-    return err("sqlite: " + e);
+    return err("sqlite: " + db::describe_error(db_, rc));
   }
   return {};
 }

@@ -79,7 +79,10 @@ int challenger_cmd(const Args& a) {
   std::string dir = a.get_or("--data-dir", "./challenger-data");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return usage_error("challenger", "cannot create " + dir + ": " + ec.message());
+  if (ec) {
+    std::fprintf(stderr, "optrollup challenger: cannot create the data directory %s: %s\n", dir.c_str(), ec.message().c_str());
+    return 1;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -149,7 +152,10 @@ int challenger_cmd(const Args& a) {
   o.log("watching " + *url + " (data " + o.db_path + ")");
   for (;;) {
     if (auto s = (*agent)->poll(); !s) {
-      std::fprintf(stderr, "optrollup challenger: %s\n", s.error().c_str());
+      // Its progress cannot be written (or the chain is not one it can follow): stop; a restart resumes
+      // from the last checkpoint and the L1's events.
+      if (metrics) metrics->stop();
+      std::fprintf(stderr, "optrollup challenger: stopped: %s\n", s.error().c_str());
       return 1;
     }
     {

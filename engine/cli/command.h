@@ -1,7 +1,10 @@
 // The `optrollup` command table. Each area contributes its subcommands; main() dispatches and prints help.
 #pragma once
 
+#include <signal.h>
+
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,5 +30,10 @@ std::vector<Command> client_commands();  // engine/cli/client_cmd.cpp: deposit, 
 
 // Prints a one-line error and returns the exit code for usage errors.
 int usage_error(const std::string& command, const std::string& message);
+
+// A long-running command's main thread: waits for one of `signals` (blocked in every thread) while
+// `failed` reports nothing, looking every 100 ms. Returns the signal, or 0 with `why` set when `failed`
+// reported that the process must stop (its data directory cannot be written).
+int wait_for_stop(const sigset_t& signals, const std::function<std::optional<std::string>()>& failed, std::string& why);
 
 }  // namespace opt::cli

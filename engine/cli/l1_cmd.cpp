@@ -72,17 +72,21 @@ bool u64_flag(const Args& a, const std::string& flag, uint64_t& out, std::string
   return true;
 }
 
-Result<Genesis, std::string> stored_genesis(const std::string& db) {
+// The genesis of the chain stored in `db`; nullopt when the file holds no chain (a creation that failed
+// before its commit — on a full disk, say — leaves an empty file: the chain is then created anew).
+Result<std::optional<Genesis>, std::string> stored_genesis(const std::string& db) {
   auto store = l1::Store::open(db, false);
   if (!store) return err(store.error());
   auto text = (*store)->meta("config");
-  if (!text) return err(db + " holds no chain config");
+  if (!text) return std::optional<Genesis>();
   try {
     auto c = l1::config_from_json(nlohmann::json::parse(*text));
     if (!c) return err(c.error());
-    return fp::genesis_of(*c);
+    auto g = fp::genesis_of(*c);
+    if (!g) return err(g.error());
+    return std::optional<Genesis>(std::move(*g));
   } catch (const std::exception& e) {
-    return err(std::string("stored config: ") + e.what());
+    return err(db + ": stored config: " + e.what());
   }
 }
 
@@ -110,6 +114,17 @@ int run_l1(const Args& a) {
       !u64_flag(a, "--dissection", config.dissection_degree, error) ||
       !u64_flag(a, "--chain-id", config.chain_id, error))
     return usage_error("l1", error);
+  const std::string db = (std::filesystem::path(dir) / "l1.sqlite").string();
+  std::optional<Genesis> stored;
+  if (std::filesystem::exists(db)) {
+    auto g = stored_genesis(db);
+    if (!g) {
+      std::fprintf(stderr, "optrollup l1: %s\n", g.error().c_str());
+      return 1;
+    }
+    stored = std::move(*g);
+  }
+  const bool exists = stored.has_value();
   Genesis genesis;
   if (auto f = a.get("--genesis")) {
     std::ifstream in(*f);
@@ -121,14 +136,12 @@ int run_l1(const Args& a) {
     } catch (const std::exception& e) {
       return usage_error("l1", *f + ": " + e.what());
     }
-  } else if (a.has("--genesis-time") || !std::filesystem::exists(std::filesystem::path(dir) / "l1.sqlite")) {
+  } else if (a.has("--genesis-time") || !exists) {
     uint64_t t = static_cast<uint64_t>(std::time(nullptr));
     if (!u64_flag(a, "--genesis-time", t, error)) return usage_error("l1", error);
     genesis = devnet::genesis(t);
   } else {
     // A restart that names no genesis keeps the stored one (other flags are still compared).
-    auto stored = stored_genesis((std::filesystem::path(dir) / "l1.sqlite").string());
-    if (!stored) return usage_error("l1", stored.error());
     genesis = std::move(*stored);
   }
   config = fp::rollup_config(genesis, config);
@@ -136,9 +149,10 @@ int run_l1(const Args& a) {
 
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return usage_error("l1", "cannot create " + dir + ": " + ec.message());
-  std::string db = (std::filesystem::path(dir) / "l1.sqlite").string();
-  bool exists = std::filesystem::exists(db);
+  if (ec) {
+    std::fprintf(stderr, "optrollup l1: cannot create the data directory %s: %s\n", dir.c_str(), ec.message().c_str());
+    return 1;
+  }
   bool genesis_flags = false;
   for (const auto& f : kGenesisFlags) genesis_flags |= a.has(f);
 
@@ -177,8 +191,14 @@ int run_l1(const Args& a) {
               exists ? "resumed" : "created", static_cast<unsigned long long>(head.block), c.genesis_root.hex().c_str());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  std::string why;
+  int sig = wait_for_stop(signals, [&] { return (*service)->chain().storage_failure(); }, why);
+  if (sig == 0) {
+    // The log cannot be written: what was refused is not acknowledged, what was acknowledged is on disk.
+    (*service)->stop();
+    std::fprintf(stderr, "optrollup l1: stopped: %s\n", why.c_str());
+    return 1;
+  }
   std::printf("optrollup l1: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   (*service)->stop();

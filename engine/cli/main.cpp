@@ -13,6 +13,18 @@ int usage_error(const std::string& command, const std::string& message) {
   return 2;
 }
 
+int wait_for_stop(const sigset_t& signals, const std::function<std::optional<std::string>()>& failed, std::string& why) {
+  for (;;) {
+    if (auto f = failed()) {
+      why = *f;
+      return 0;
+    }
+    timespec ts{0, 100'000'000};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig > 0) return sig;
+  }
+}
+
 namespace {
 
 std::vector<Command> all_commands() {

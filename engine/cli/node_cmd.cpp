@@ -162,10 +162,14 @@ int run_devnet(const Args& a) {
   if (auto v = l1::validate(base); !v) return usage_error("devnet", v.error());
 
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(dir) / "l1", ec);
-  if (ec) return usage_error("devnet", "cannot create " + dir + ": " + ec.message());
-  std::filesystem::create_directories(std::filesystem::path(dir) / "node", ec);
-  std::filesystem::create_directories(std::filesystem::path(dir) / "challenger", ec);
+  for (const char* sub : {"l1", "node", "challenger"}) {
+    std::filesystem::create_directories(std::filesystem::path(dir) / sub, ec);
+    if (ec) {
+      std::fprintf(stderr, "optrollup devnet: cannot create the data directory %s: %s\n",
+                   (std::filesystem::path(dir) / sub).string().c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
   const std::string l1_db = (std::filesystem::path(dir) / "l1" / "l1.sqlite").string();
   const bool resumed = std::filesystem::exists(l1_db);
 
@@ -270,14 +274,22 @@ int run_devnet(const Args& a) {
   std::printf("\ntry: optrollup deposit%s --key %s --amount 1000\n\n", where.c_str(), devnet::dev_keys()[0].hex().c_str());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  say(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down");
+  std::string why;
+  int sig = wait_for_stop(signals, [&]() -> std::optional<std::string> {
+    if (auto f = l1.chain().storage_failure()) return "L1: " + *f;
+    if (auto f = (*node)->failure()) return "node: " + *f;
+    return std::nullopt;
+  }, why);
+  if (sig) say(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down");
   stop = true;
   if (challenger_thread.joinable()) challenger_thread.join();
   api->server->stop();
   (*node)->stop();
   l1.stop();
+  if (sig == 0) {
+    std::fprintf(stderr, "optrollup devnet: stopped: %s\n", why.c_str());
+    return 1;
+  }
   say("stopped cleanly");
   return 0;
 }
@@ -321,6 +333,14 @@ int run_node(const Args& a) {
   }
   node::NodeConfig nc;
   nc.data_dir = a.get_or("--data-dir", "./node-data");
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(nc.data_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "optrollup node: cannot create the data directory %s: %s\n", nc.data_dir.c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
   nc.genesis = *genesis;
   nc.proposer_key = *key;
   nc.batch_interval_ms = batch_ms;
@@ -340,11 +360,16 @@ int run_node(const Args& a) {
     return 1;
   }
   logger("node")("API on port " + std::to_string(api->server->port()) + ", L1 " + *l1_url + ", data " + nc.data_dir);
-  int sig = 0;
-  sigwait(&signals, &sig);
-  logger("node")(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down");
+  std::string why;
+  int sig = wait_for_stop(signals, [&] { return (*node)->failure(); }, why);
   api->server->stop();
   (*node)->stop();
+  if (sig == 0) {
+    // The log cannot be written: every request it did not take was refused; what it acknowledged is on disk.
+    std::fprintf(stderr, "optrollup node: stopped: %s\n", why.c_str());
+    return 1;
+  }
+  logger("node")(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down");
   return 0;
 }
 

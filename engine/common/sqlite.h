@@ -18,6 +18,12 @@ namespace opt::db {
 
 class Db;
 
+// The one place that puts a failed SQLite call into words: "<file>: <cause>", where the cause names the
+// conditions an operator can fix — no space left (a full disk, or a file size limit), read-only (the file
+// or its directory cannot be written), cannot open, an I/O error with the system's reason — and otherwise
+// SQLite's own message. `rc` defaults to the connection's last error code.
+std::string describe_error(sqlite3* db, int rc = -1);
+
 class Stmt {
  public:
   Stmt(Stmt&&) noexcept;

@@ -202,6 +202,7 @@ struct Node::Impl {
   std::condition_variable l1_cv;  // the L1 thread sleeps on it (a separate one: notify_one must reach the sequencer)
   std::deque<std::unique_ptr<Command>> queue;
   bool stopping = false;
+  std::string failure;  // why the log could not be written (guarded by q_mu); the node stops on it
   bool replaying = false;
   std::thread sequencer, l1_thread;
   std::unique_ptr<fp::Defender> defender;
@@ -234,7 +235,9 @@ struct Node::Impl {
   // ================= the log =================
 
   Status<std::string> open_db() {
-    std::filesystem::create_directories(cfg.data_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec) return err("cannot create the data directory " + cfg.data_dir + ": " + ec.message());
     auto d = db::Db::open((std::filesystem::path(cfg.data_dir) / "node.sqlite").string(), cfg.durable);
     if (!d) return err(d.error());
     db = std::move(*d);
@@ -912,13 +915,22 @@ struct Node::Impl {
         if (!s) outcomes[i].refusal = refusal("storage", "the node cannot write its log: " + s.error());
         cmds[i]->done.set_value(outcomes[i]);
       }
-      if (!s) log("FATAL: cannot write the log: " + s.error() + "; stopping the sequencer");
       flush_outbox();
-      if (!s) {
-        std::lock_guard lock(q_mu);
-        stopping = true;
-      }
+      if (!s) fail("cannot write its log " + s.error());
     }
+  }
+
+  // The log cannot be written: nothing more is accepted (what was in flight has been refused) and the
+  // threads stop; Node::failure() tells the process why.
+  void fail(const std::string& why) {
+    log("FATAL: " + why + "; stopping");
+    {
+      std::lock_guard lock(q_mu);
+      if (failure.empty()) failure = why;
+      stopping = true;
+    }
+    q_cv.notify_all();
+    l1_cv.notify_all();
   }
 
   bool settlement_due(uint64_t ts) const {
@@ -1009,7 +1021,12 @@ struct Node::Impl {
       }
       auto head = l1.head();
       if (!head) return;
-      if (head->tip_root != b.roots.front()) return;  // waits for a dispute to remove a wrong batch first
+      if (head->tip_root != b.roots.front()) {
+        // Posted already, with the record of it lost (killed between the L1's answer and the log)? Then
+        // the L1's tip is this batch: adopt it. Otherwise wait for a dispute to remove a wrong batch.
+        if (head->next_batch_index > 0 && adopt(b, head->next_batch_index - 1)) continue;
+        return;
+      }
       if (auto stake = ensure_stake(); !stake) return;
       uint64_t index = head->next_batch_index;
       Hash32 post = b.roots.back();
@@ -1051,22 +1068,26 @@ struct Node::Impl {
   }
 
   // A posting whose answer was lost (or a restart after posting): the L1 may already hold the batch.
-  void adopt(const LocalBatch& b, uint64_t from_index) {
+  bool adopt(const LocalBatch& b, uint64_t from_index) {
     for (uint64_t i = from_index > 2 ? from_index - 2 : 0; i <= from_index; ++i) {
       auto rec = l1.batch(i);
       if (!rec) continue;
       if (rec->status != l1::BatchStatus::kRemoved && rec->proposer == proposer && rec->prev_root == b.roots.front() &&
           rec->data_hash == keccak256(l1::compress_batch(b.frames()))) {
+        log("batch " + std::to_string(b.seq) + " is already L1 batch " + std::to_string(i) + ": adopted");
         mark_posted(b.seq, i, rec->post_root, rec->post_root != b.roots.back());
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   void mark_posted(uint64_t seq, uint64_t index, const Hash32& post, bool faulted) {
     Writer w;
     w.u64(seq).u64(index);
-    (void)append_log({Record{Kind::kBatchPosted, wall_ms(), w.take()}});
+    // Without this record a restart still finds the batch on the L1 (adopt()); but a log that cannot be
+    // written stops the node.
+    if (auto st = append_log({Record{Kind::kBatchPosted, wall_ms(), w.take()}}); !st) fail("cannot write its log " + st.error());
     std::lock_guard lock(mu);
     for (auto& b : batches)
       if (b.seq == seq) {
@@ -1101,10 +1122,13 @@ struct Node::Impl {
       }
       for (const auto& e : page->events) {
         if (e.block < last_event_block || (e.block == last_event_block && static_cast<int64_t>(e.index) <= last_event_index)) continue;
+        if (e.type == "batch_removed" && !on_removed(e.fields.at("index").get<uint64_t>())) {
+          stats.l1_errors++;
+          return;  // the L1 could not be read: this event again next time
+        }
         last_event_block = e.block;
         last_event_index = e.index;
         if (e.type == "batch_finalized") on_finalized(e.fields.at("index").get<uint64_t>());
-        else if (e.type == "batch_removed") on_removed(e.fields.at("index").get<uint64_t>());
         else if (e.type == "withdrawal_paid") {
           std::lock_guard lock(mu);
           claimed.insert(e.fields.at("index").get<uint64_t>());
@@ -1141,11 +1165,27 @@ struct Node::Impl {
 
   // A lost game removed L1 batches from `index` on. The node's own state was honest all along (a fault
   // only touches the posted root), so it posts the same batches again, honestly, from the last good root.
-  void on_removed(uint64_t index) {
+  //
+  // Only batches the L1 reports removed are posted again: after a restart the node reads the L1's events
+  // from the start, and a removal it reads again may be older than the batches it posted since (the
+  // re-posts themselves, at higher indexes). Returns false when the L1 cannot be read.
+  bool on_removed(uint64_t index) {
+    std::vector<uint64_t> mine;
+    {
+      std::lock_guard lock(mu);
+      for (const auto& b : batches)
+        if (b.l1_index && *b.l1_index >= index) mine.push_back(*b.l1_index);
+    }
+    std::set<uint64_t> gone;
+    for (uint64_t i : mine) {
+      auto rec = l1.batch(i);
+      if (!rec) return false;
+      if (rec->status == l1::BatchStatus::kRemoved) gone.insert(i);
+    }
     std::lock_guard lock(mu);
     bool any = false;
     for (auto& b : batches) {
-      if (b.l1_index && *b.l1_index >= index) {
+      if (b.l1_index && gone.count(*b.l1_index)) {
         b.l1_index.reset();
         b.state = BatchState::kClosed;
         b.faulted = false;
@@ -1158,6 +1198,7 @@ struct Node::Impl {
       log("L1 batches from " + std::to_string(index) + " were removed: posting them again from the last good root");
     }
     publish("batches", {{"index", index}, {"status", "removed"}});
+    return true;
   }
 
   // The L1 index a local batch was posted as (nullopt while it is not posted).
@@ -1226,6 +1267,12 @@ void Node::start() {
   Impl& m = *impl_;
   m.sequencer = std::thread([&m] { m.sequencer_loop(); });
   m.l1_thread = std::thread([&m] { m.l1_loop(); });
+}
+
+std::optional<std::string> Node::failure() const {
+  std::lock_guard lock(impl_->q_mu);
+  if (impl_->failure.empty()) return std::nullopt;
+  return impl_->failure;
 }
 
 void Node::stop() {

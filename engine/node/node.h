@@ -151,6 +151,9 @@ class Node {
 
   void start();  // the sequencer, the batch poster, the L1 follower and (devnet) the oracle feeder
   void stop();   // finishes what is queued, stops the threads; idempotent
+  // Why the node stopped by itself, once it did: its log could not be written (disk full, read-only, I/O
+  // error). The request that hit it was refused, nothing later is accepted; the process should exit.
+  std::optional<std::string> failure() const;
 
   // ---- commands: block until the input is durable (or refused) ----
   Result<OrderAck, Refusal> submit_order(const SignedOrder& order);

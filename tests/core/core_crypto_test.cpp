@@ -34,6 +34,28 @@ TEST_CASE("keccak256 public vectors") {
   CHECK(k.finish().hex() == vectors()["keccak256"]["abc"].get<std::string>());
 }
 
+TEST_CASE("keccak256 across the 136-byte rate: one-shot and incremental") {
+  // Inputs of n bytes 'a' around the block boundaries; digests from ethers.js's keccak256 (@noble/hashes),
+  // an implementation independent of the Crypto++ one engine/core/keccak.cpp uses.
+  const std::pair<size_t, const char*> cases[] = {
+      {135, "0x34367dc248bbd832f4e3e69dfaac2f92638bd0bbd18f2912ba4ef454919cf446"},
+      {136, "0xa6c4d403279fe3e0af03729caada8374b5ca54d8065329a3ebcaeb4b60aa386e"},
+      {137, "0xd869f639c7046b4929fc92a4d988a8b22c55fbadb802c0c66ebcd484f1915f39"},
+      {272, "0xcf7fcd4f705ee749930d19ca84561a9bf62516bd90a471545fa2f49fdc7e63c8"},
+      {1000, "0xb6a4ac1f51884d71f30fa397a5e155de3099e11fc0edef5d08b646e621e19de9"},
+  };
+  for (const auto& [n, expected] : cases) {
+    std::string in(n, 'a');
+    CHECK(keccak256(std::string_view(in)).hex() == std::string(expected));
+    Keccak k;  // reused after finish(): every split point gives the same digest
+    for (size_t cut : {size_t{0}, size_t{1}, size_t{135}, size_t{136}, n / 2, n}) {
+      if (cut > n) continue;
+      k.update(std::string_view(in).substr(0, cut)).update(std::string_view(in).substr(cut));
+      CHECK(k.finish().hex() == std::string(expected));
+    }
+  }
+}
+
 TEST_CASE("dev keys derive their published addresses") {
   REQUIRE(vectors()["devKeys"].size() == 10);
   for (const auto& k : vectors()["devKeys"]) {

@@ -442,6 +442,7 @@ TEST_CASE("bad input: every class is a 4xx with the error shape and changes noth
       {"not JSON", "order=1", 400, "bad_json"},
       {"array body", "[]", 400, "bad_field"},
       {"deep nesting", "{\"order\":" + std::string(100, '[') + std::string(100, ']') + "}", 400, "bad_json"},
+      {"number beyond a double", "{\"order\": 4e45054}", 400, "bad_json"},  // found by fuzz_api_json
       {"missing order", with([](json& b) { b.erase("order"); }), 400, "missing_field"},
       {"missing signature", with([](json& b) { b.erase("signature"); }), 400, "missing_field"},
       {"missing nonce", with([](json& b) { b["order"].erase("nonce"); }), 400, "missing_field"},
