@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -182,8 +183,18 @@ struct Node::Impl {
   std::mt19937_64 feeder_rng{12345};
   NodeStats stats;
   std::vector<std::pair<std::string, nlohmann::json>> outbox;  // published after the lock is released
-  Publisher publisher;
-  std::function<bool(const std::string&)> wanted;
+  // The API's hooks, set once the server runs (the node may be running already): replaced as a whole
+  // under hooks_mu and used through a copy of the pointer, so a thread never calls a half-assigned one.
+  struct Hooks {
+    Publisher publisher;
+    std::function<bool(const std::string&)> wanted;
+  };
+  std::shared_ptr<const Hooks> hooks;
+  mutable std::mutex hooks_mu;
+  std::shared_ptr<const Hooks> current_hooks() const {
+    std::lock_guard lock(hooks_mu);
+    return hooks;
+  }
 
   // ---- the L1 view, kept by the L1 thread (guarded by l1_mu) ----
   mutable std::mutex l1_mu;
@@ -218,8 +229,9 @@ struct Node::Impl {
   const Params& params() const { return cfg.genesis.params; }
 
   void publish(std::string channel, nlohmann::json msg) {
-    if (replaying || !publisher) return;
-    if (wanted && !wanted(channel)) return;
+    if (replaying) return;
+    auto h = current_hooks();
+    if (!h || !h->publisher || (h->wanted && !h->wanted(channel))) return;
     outbox.emplace_back(std::move(channel), std::move(msg));
   }
   void flush_outbox() {
@@ -228,8 +240,8 @@ struct Node::Impl {
       std::lock_guard lock(mu);
       out.swap(outbox);
     }
-    if (publisher)
-      for (auto& [c, m] : out) publisher(c, m);
+    if (auto h = current_hooks(); h && h->publisher)
+      for (auto& [c, m] : out) h->publisher(c, m);
   }
 
   // ================= the log =================
@@ -328,9 +340,11 @@ struct Node::Impl {
 
   // Only the address: the API renders the account with the same mapping as GET /v1/accounts/{address}.
   void publish_account(const Address& a) {
-    if (replaying || !publisher) return;
+    if (replaying) return;
+    auto h = current_hooks();
+    if (!h || !h->publisher) return;
     std::string ch = "account:" + to_hex(a.view());
-    if (wanted && !wanted(ch)) return;
+    if (h->wanted && !h->wanted(ch)) return;
     outbox.emplace_back(ch, nlohmann::json{{"address", to_checksum(a)}});
   }
 
@@ -1478,9 +1492,9 @@ StateRoot Node::root() const {
 }
 
 void Node::set_publisher(Publisher p, std::function<bool(const std::string&)> wanted) {
-  std::lock_guard lock(impl_->mu);
-  impl_->publisher = std::move(p);
-  impl_->wanted = std::move(wanted);
+  auto h = std::make_shared<const Impl::Hooks>(Impl::Hooks{std::move(p), std::move(wanted)});
+  std::lock_guard lock(impl_->hooks_mu);
+  impl_->hooks = std::move(h);
 }
 
 }  // namespace opt::node

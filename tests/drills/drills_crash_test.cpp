@@ -80,7 +80,9 @@ void load_loop(uint64_t seed, std::string api_url, std::string l1_url, Hash32 do
       const uint64_t inst = instruments[(r >> 16) % instruments.size()];
       const uint64_t qty = 100'000 * (1 + (r >> 20) % 3);
       const uint64_t price = 45'000'000 + 1'000'000 * ((r >> 24) % 11);
-      for (auto [dev, buy] : {std::pair{a, false}, std::pair{b, true}}) {
+      for (auto side : {std::pair{a, false}, std::pair{b, true}}) {
+        const auto dev = side.first;  // not a structured binding: clang 14 cannot capture one in a lambda
+        const bool buy = side.second;
         attempt([&] {
           Answer ans = call(*api, "POST", "/v1/orders", signed_order(domain, make_order(dev, inst, buy, qty, price), dev).dump());
           if (ans.status != 200) return false;
@@ -297,7 +299,8 @@ std::string drill(uint64_t seed) {
   std::map<uint64_t, int> posted;
   for (const auto& e : all_events(l1e))
     if (e.at("type") == "batch_posted") posted[u64(e.at("fields").at("index"))]++;
-  for (const auto& [index, n] : posted) CHECK_MESSAGE(n == 1, "L1 batch " << index << " posted " << n << " times");
+  for (const auto& entry : posted)  // not a structured binding: clang 14 cannot capture one in a lambda
+    CHECK_MESSAGE(entry.second == 1, "L1 batch " << entry.first << " posted " << entry.second << " times");
 
   // The challenger re-executed every live batch from the L1's data and agreed.
   const uint64_t tip = u64(get_ok(l1e, "/l1/v1/head").at("tipBatch"));

@@ -141,7 +141,14 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
   REQUIRE(post_ok(api, "/v1/orders", resting_body).at("status") == "open");
   const json withdraw_body = signed_withdraw(domain, 0, 1'000'000, 0);
   post_ok(api, "/v1/withdrawals", withdraw_body);
-  REQUIRE(wait_until(30s, [&] { return drained(api, l1); }, 50ms));
+  // Drained, and the node has recorded the withdrawal's L1 batch (it learns the index a moment after the
+  // L1 holds the batch; until then the withdrawal shows "batch": null).
+  auto withdrawal_posted = [&] {
+    for (const auto& w : items(get_ok(api, "/v1/withdrawals/" + dev_hex(0)), "withdrawals"))
+      if (w.at("batch").is_null()) return false;
+    return true;
+  };
+  REQUIRE(wait_until(30s, [&] { return drained(api, l1) && withdrawal_posted(); }, 50ms));
   const json before = snapshot(api, l1, inst);
   const uint64_t errors_before = server_errors(api);
 
