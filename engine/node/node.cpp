@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -214,6 +215,7 @@ struct Node::Impl {
   std::deque<std::unique_ptr<Command>> queue;
   bool stopping = false;
   std::string failure;  // why the log could not be written (guarded by q_mu); the node stops on it
+  std::optional<std::pair<uint64_t, Hash32>> waiting_logged;  // L1 thread: the last "waiting to post" logged
   bool replaying = false;
   std::thread sequencer, l1_thread;
   std::unique_ptr<fp::Defender> defender;
@@ -1039,6 +1041,12 @@ struct Node::Impl {
         // Posted already, with the record of it lost (killed between the L1's answer and the log)? Then
         // the L1's tip is this batch: adopt it. Otherwise wait for a dispute to remove a wrong batch.
         if (head->next_batch_index > 0 && adopt(b, head->next_batch_index - 1)) continue;
+        if (waiting_logged != std::pair{b.seq, head->tip_root}) {  // once per batch and tip, not per poll
+          waiting_logged = std::pair{b.seq, head->tip_root};
+          log("waiting to post batch " + std::to_string(b.seq) + ": the L1 tip root " + head->tip_root.hex().substr(0, 12) +
+              " is not its start root " + b.roots.front().hex().substr(0, 12) +
+              " (a dispute of a wrong batch in progress, or this node's log is behind the L1)");
+        }
         return;
       }
       if (auto stake = ensure_stake(); !stake) return;
