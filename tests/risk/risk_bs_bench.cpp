@@ -76,6 +76,7 @@ int main() {
   std::printf("exp_wad_per_s: %.0f evals/s\n", ex);
   std::printf("sqrt_wad_per_s: %.0f evals/s\n", sq);
   std::printf("margin_64_positions_us: %.2f us (64 marks)\n", 64.0 / bs * 1e6);
-  std::printf("checksum: %lld %lld\n", static_cast<long long>(sink), static_cast<long long>(acc % 1000));
+  // Printed so the compiler keeps the work; not a figure (no "name: value" form).
+  std::printf("(results sink %lld %lld)\n", static_cast<long long>(sink), static_cast<long long>(acc % 1000));
   return 0;
 }
