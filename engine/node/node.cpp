@@ -131,7 +131,11 @@ struct LocalBatch {
   uint64_t inbox_from = 0, inbox_to = 0;
   size_t inbox_steps = 0;
   std::vector<Bytes> steps;  // inbox messages, then every other step in order
-  std::vector<Hash32> roots;  // before the first step, then after each
+  // The root before the first step and, once closed, after the last. The sequencer takes no root between
+  // steps (it would cost ~76 keccak256 per trade on the hot path); the roots after each step, which only
+  // a fraud-proof game needs, are computed when one asks for them (Impl::step_roots) and kept here.
+  std::vector<Hash32> roots;
+  std::vector<Hash32> step_roots;  // empty until asked for: N + 1 roots, from the start root to the post root
   size_t mark = 0;            // journal position before the batch
   uint64_t opened_ms = 0;
   BatchState state = BatchState::kOpen;
@@ -296,7 +300,6 @@ struct Node::Impl {
     // The full state never lacks a key; an allocation failure is the only other fault.
     Receipt rc = r ? *r : Receipt{};
     b.steps.push_back(tx);
-    b.roots.push_back(Hash32::from(state.root()));
     after_step(tx, rc, b);
     return rc;
   }
@@ -480,6 +483,7 @@ struct Node::Impl {
       return;
     }
     b.state = BatchState::kClosed;
+    b.roots.push_back(Hash32::from(state.root()));
     b.claimed_post = b.roots.back();
     stats.batches_closed++;
     if (!replaying)
@@ -640,7 +644,6 @@ struct Node::Impl {
         // All or nothing: undo the fills already applied.
         state.revert_to(mark);
         b.steps.resize(steps_before);
-        b.roots.resize(steps_before + 1);
         while (trades.size() > trades_before) {
           trades.pop_back();
           trade_seqs.pop_back();
@@ -923,7 +926,6 @@ struct Node::Impl {
           for (size_t i = 0; i < cmds.size(); ++i) outcomes.push_back(Outcome{refusal("not_ready", "the node cannot open a batch now"), {}, {}, 0});
         }
         stats.resting_orders = book.size();
-        stats.root = state.root();
         stats.pending_txs = has_open_batch() ? batches.back().steps.size() : 0;
       }
       auto s = append_log(records);
@@ -1126,13 +1128,46 @@ struct Node::Impl {
   // The roots the proposer claims for one of its L1 batches (honest except an injected fault's last).
   std::optional<std::vector<Hash32>> claimed_roots(uint64_t index) {
     std::lock_guard lock(mu);
-    for (const auto& b : batches)
+    for (auto& b : batches)
       if (b.l1_index == index) {
-        std::vector<Hash32> r = b.roots;
-        r.back() = b.claimed_post;
+        auto r = step_roots(b);
+        if (!r) return std::nullopt;
+        r->back() = b.claimed_post;
         return r;
       }
     return std::nullopt;
+  }
+
+  // The roots after each step of a closed batch that is not final yet (held under mu). The state is
+  // rewound to the batch's start (its journal mark), the batch is executed again taking the root after
+  // every step, and every later step is executed again up to the tip. apply() is deterministic, so this
+  // ends exactly where it began; the start, post and tip roots are checked all the same.
+  std::optional<std::vector<Hash32>> step_roots(LocalBatch& b) {
+    if (!b.step_roots.empty()) return b.step_roots;
+    if (b.state == BatchState::kOpen || b.roots.size() != 2) return std::nullopt;
+    const Hash32 tip = Hash32::from(state.root());
+    if (!state.revert_to(b.mark)) {
+      log("cannot compute the step roots of batch " + std::to_string(b.seq) + ": its start is no longer in the journal");
+      return std::nullopt;
+    }
+    std::vector<Hash32> roots{Hash32::from(state.root())};
+    bool from_b = false;
+    for (auto& x : batches) {
+      from_b = from_b || &x == &b;
+      if (!from_b) continue;
+      x.mark = state.mark();
+      for (size_t i = 0; i < x.steps.size(); ++i) {
+        (void)apply(params(), StepContext{x.l2_ts, i < x.inbox_steps}, x.steps[i], state, ApplyOptions{&cache, nullptr});
+        if (&x == &b) roots.push_back(Hash32::from(state.root()));
+      }
+    }
+    if (roots.front() != b.roots.front() || roots.back() != b.roots.back() || Hash32::from(state.root()) != tip) {
+      // Cannot happen with a deterministic apply(); if it did, answering a game with these roots would lose it.
+      log("FATAL: re-executing batch " + std::to_string(b.seq) + " did not reproduce its roots");
+      return std::nullopt;
+    }
+    b.step_roots = std::move(roots);
+    return b.step_roots;
   }
 
   void follow_events() {
