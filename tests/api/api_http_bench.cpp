@@ -1,30 +1,23 @@
 // Throughput and latency of the HTTP plumbing alone (no state, no signatures): the ceiling any API
-// endpoint built on it can reach. A hello-world GET and a small JSON POST echo, driven by the closed-loop
-// keep-alive load generator in load_gen.h (32 connections over 2 client threads).
+// endpoint built on it can reach. A hello-world GET and a small JSON POST echo on the project's server,
+// driven by the closed-loop keep-alive load generator in its own process (tests/api/loadgen_main.cpp,
+// 32 connections over 2 threads), beside the same GET against a bare Beast server (tests/api/beast_hello.cpp)
+// measured in the same run with the same load.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "engine/api/http.h"
-#include "tests/api/load_gen.h"
+#include "tests/api/peers.h"
 #include "tests/bench_util.h"
 
 using namespace opt;
 
-namespace {
-
-void report_run(const std::string& name, const loadgen::Result& r) {
-  bench::report(name + "_req_per_s", r.rate(), "req/s");
-  bench::report(name + "_p50_ms", r.percentile_ms(50), "ms");
-  bench::report(name + "_p99_ms", r.percentile_ms(99), "ms");
-  if (r.non_2xx() || r.transport_errors)
-    std::printf("%s: %llu non-2xx responses, %llu transport errors\n", name.c_str(),
-                static_cast<unsigned long long>(r.non_2xx()), static_cast<unsigned long long>(r.transport_errors));
-}
-
-}  // namespace
-
 int main() {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   auto router = std::make_shared<http::Router>();
   router->add("GET", "/hello", [](const http::Request&) { return http::json_response(200, {{"hello", "world"}}); });
   router->add("POST", "/echo", [](const http::Request& r) {
@@ -32,33 +25,44 @@ int main() {
     return http::json_response(200, {{"echo", in}});
   });
 
+  const int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   http::ServerOptions opts;
-  opts.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  opts.threads = threads;
   http::Server server(opts, router);
   server.start();
   std::printf("server_threads: %d threads\n", opts.threads);
+  const std::string load = " --connections 32 --threads 2 --warmup-ms 500 --duration-ms 4000";
 
-  loadgen::Options lo;
-  lo.port = server.port();
-  lo.connections = 32;
-  lo.threads = 2;
-  lo.warmup = std::chrono::milliseconds(500);
-  lo.duration = std::chrono::milliseconds(5'000);
-
-  auto get = loadgen::run(lo, [](size_t, uint64_t) { return loadgen::RequestSpec{"GET", "/hello", "", ""}; });
-  // Each request differs, as orders will: the body carries the connection and sequence number.
-  auto post = loadgen::run(lo, [](size_t conn, uint64_t seq) {
-    return loadgen::RequestSpec{
-        "POST", "/echo",
-        R"({"account":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","conn":)" + std::to_string(conn) +
-            R"(,"seq":)" + std::to_string(seq) + R"(,"qty":"1000000","price":"125000000"})",
-        "application/json"};
-  });
+  // Each POST differs, as orders will: the body carries a sequence number.
+  char path[] = "/tmp/optrollup-echo-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return 1;
+  ::close(fd);
+  {
+    std::ofstream f(path);
+    for (int i = 0; i < 100'000; ++i)
+      f << R"({"account":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","seq":)" << i
+        << R"(,"qty":"1000000","price":"125000000"})" << '\n';
+  }
+  const std::string port = " --port " + std::to_string(server.port());
+  auto get = bench::run_loadgen(port + load + " --get /hello");
+  auto post = bench::run_loadgen(port + load + " --post /echo --bodies " + path);
   server.stop();
+  ::unlink(path);
 
-  // Named as the brief's figures: http_hello_get_req_per_s, http_post_req_per_s, ..._p50_ms, ..._p99_ms.
-  report_run("http_hello_get", get);
-  report_run("http_post", post);
-  bool ok = get.requests > 0 && post.requests > 0 && get.non_2xx() == 0 && post.non_2xx() == 0;
+  bench::LoadResult bare;
+  {
+    bench::BeastHello hello(threads);
+    bare = bench::run_loadgen(" --port " + std::to_string(hello.port()) + load + " --get /hello");
+  }
+
+  bench::report("http_hello_get_req_per_s", get.rate, "req/s");
+  bench::report_load("http_hello_get", get);
+  bench::report("http_post_req_per_s", post.rate, "req/s");
+  bench::report_load("http_post", post);
+  bench::report("beast_hello_get_req_per_s", bare.rate, "req/s", "bare Beast server, same load, same run");
+  bench::report_load("beast_hello_get", bare);
+  if (bare.rate > 0) bench::report("http_hello_get_vs_beast", get.rate / bare.rate, "x", "of the bare Beast server");
+  bool ok = get.requests > 0 && post.requests > 0 && bare.requests > 0 && get.non_2xx() == 0 && post.non_2xx() == 0;
   return ok ? 0 : 1;
 }

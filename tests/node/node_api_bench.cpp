@@ -1,18 +1,25 @@
-// Sustained POST /v1/orders through the whole stack: the load generator's keep-alive connections, the HTTP
-// server, JSON parsing, signature recovery, the sequencer's admission checks and order book, and the
-// group-committed (fsync'd) input log, against a real in-process L1. Orders are pre-signed (signing is the
-// client's cost, not the node's), distinct, non-crossing (buys far below sells) and spread over four
-// funded dev accounts and every listed instrument. Then GET /v1/orderbook/{id} against the full books.
+// Sustained POST /v1/orders through the whole stack: keep-alive connections from the load generator (its
+// own process, tests/api/loadgen_main.cpp), the HTTP server, JSON parsing, signature recovery, the
+// sequencer's admission checks and order book, and the group-committed (fsync'd) input log, against a real
+// in-process L1. Orders are pre-signed (signing is the client's cost, not the node's), distinct,
+// non-crossing (buys far below sells) and spread over four funded dev accounts and every listed
+// instrument. Then GET /v1/orderbook/{id} against the full books.
+//
+// Bounds measured in the same run on this machine: for orders, the signature-recovery bound (one recovery
+// per order, on every hardware thread); for the order book, a bare Beast server (tests/api/beast_hello.cpp)
+// under the same load.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "engine/api/json_mapping.h"
 #include "engine/api/rollup_api.h"
-#include "tests/api/load_gen.h"
+#include "tests/api/peers.h"
 #include "tests/bench_util.h"
 #include "tests/node/node_fixture.h"
 
@@ -28,16 +35,6 @@ double cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   return s(u.ru_utime) + s(u.ru_stime);
-}
-
-void report_run(const std::string& name, const loadgen::Result& r) {
-  bench::report(name + "_p50_ms", r.percentile_ms(50), "ms");
-  if (r.non_2xx() || r.transport_errors) {
-    std::printf("%s: %llu non-2xx responses, %llu transport errors\n", name.c_str(),
-                static_cast<unsigned long long>(r.non_2xx()), static_cast<unsigned long long>(r.transport_errors));
-    for (const auto& [status, n] : r.statuses)
-      std::printf("%s_status_%d: %llu\n", name.c_str(), status, static_cast<unsigned long long>(n));
-  }
 }
 
 // Order i: account i % 4; accounts 0 and 1 buy at 1..50 USDC, 2 and 3 sell at 5000..5049 USDC, so nothing
@@ -90,14 +87,6 @@ int main() {
   server.start();
   std::printf("server_threads: %d threads\n", so.threads);
 
-  loadgen::Options lo;
-  lo.port = server.port();
-  lo.connections = 64;
-  if (const char* c = std::getenv("OPT_BENCH_CONNECTIONS")) lo.connections = static_cast<size_t>(std::atoi(c));
-  lo.threads = 2;
-  lo.warmup = std::chrono::milliseconds(500);
-  lo.duration = std::chrono::milliseconds(5'000);
-
   // Enough orders for the whole run at well above the target rate; beyond them the generator would repeat
   // (and be refused as duplicates), which the non-2xx count would show.
   const size_t kOrders = 200'000;
@@ -122,37 +111,65 @@ int main() {
     if (sink == 42) std::printf(" ");
   }
 
-  std::atomic<size_t> next{0};
-  double cpu0 = cpu_seconds();
-  auto post = loadgen::run(lo, [&](size_t, uint64_t) {
-    size_t i = next.fetch_add(1) % kOrders;
-    return loadgen::RequestSpec{"POST", "/v1/orders", bodies[i], "application/json"};
-  });
-  double cpu = cpu_seconds() - cpu0;
-  bench::report("node_post_orders_per_s", post.rate(), "orders/s", "target >= 20000");
-  bench::report("node_post_orders_p99_ms", post.percentile_ms(99), "ms", "target <= 5");
-  report_run("node_post_orders", post);
-  // CPU of the whole process (server, node, L1 and the load generator) per order: what the rate would be
-  // on more cores, when the machine is shared or small.
-  if (next.load())
-    bench::report("node_post_orders_cpu_us_per_order", cpu * 1e6 / static_cast<double>(next.load()), "us",
-                  std::to_string(std::thread::hardware_concurrency()) + " hardware threads");
+  char path[] = "/tmp/optrollup-orders-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return 1;
+  ::close(fd);
+  {
+    std::ofstream out(path);
+    for (const auto& b : bodies) out << b << '\n';
+  }
+  const std::string port = " --port " + std::to_string(server.port());
+  std::string connections = "64";
+  if (const char* c = std::getenv("OPT_BENCH_CONNECTIONS")) connections = c;
+  const std::string load = " --connections " + connections + " --threads 2 --warmup-ms 500";
 
+  node::NodeStats before = f.node().stats();
+  double cpu0 = cpu_seconds();
+  auto post = bench::run_loadgen(port + load + " --duration-ms 5000 --post /v1/orders --bodies " + path);
+  double cpu = cpu_seconds() - cpu0;
+  ::unlink(path);
   node::NodeStats s = f.node().stats();
+  const uint64_t orders = s.orders_accepted - before.orders_accepted;
+
+  // The bound: one signature recovery per order, on every hardware thread of this machine.
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  double recover_bound = 0;
+  {
+    SignedOrder so = api::signed_order_from_json(api::parse_body(bodies[0]));
+    Hash32 d = typed_digest(f.domain(), so.order);
+    uint64_t sink = 0;
+    recover_bound = hw * bench::rate([&](size_t n) {
+      for (size_t i = 0; i < n; ++i) sink += recover(d, so.sig)->bytes[0];
+    }, 200);
+    if (sink == 42) std::printf(" ");
+  }
+  bench::report("node_post_orders_per_s", post.rate, "orders/s", "target >= 20000");
+  bench::report("node_post_orders_p99_ms", post.p99_ms, "ms", "target <= 5");
+  bench::report_load("node_post_orders", post);
+  bench::report("recover_bound_per_s", recover_bound, "recoveries/s", std::to_string(hw) + " hardware threads, same run");
+  if (recover_bound > 0) bench::report("node_post_orders_vs_recover_bound", post.rate / recover_bound, "x");
+  // CPU of the server process (HTTP, node, in-process L1; not the load generator) per order.
+  if (orders) bench::report("node_post_orders_server_cpu_us_per_order", cpu * 1e6 / static_cast<double>(orders), "us");
   std::printf("node: %llu orders accepted, %llu resting, %llu log commits, %llu log records\n",
               static_cast<unsigned long long>(s.orders_accepted), static_cast<unsigned long long>(s.resting_orders),
               static_cast<unsigned long long>(s.log_commits), static_cast<unsigned long long>(s.log_records));
-  if (s.log_commits) bench::report("node_orders_per_commit", static_cast<double>(s.orders_accepted) / static_cast<double>(s.log_commits), "orders");
+  if (s.log_commits > before.log_commits)
+    bench::report("node_orders_per_commit", static_cast<double>(orders) / static_cast<double>(s.log_commits - before.log_commits), "orders");
 
-  lo.duration = std::chrono::milliseconds(3'000);
-  auto book = loadgen::run(lo, [](size_t conn, uint64_t) {
-    return loadgen::RequestSpec{"GET", "/v1/orderbook/" + std::to_string(1 + conn % 4), "", ""};
-  });
-  bench::report("node_get_orderbook_req_per_s", book.rate(), "req/s");
-  bench::report("node_get_orderbook_p99_ms", book.percentile_ms(99), "ms");
-  report_run("node_get_orderbook", book);
+  const std::string book_load = " --duration-ms 3000 --get /v1/orderbook/1 --get /v1/orderbook/2 --get /v1/orderbook/3 --get /v1/orderbook/4";
+  auto book = bench::run_loadgen(port + load + book_load);
+  bench::LoadResult bare;
+  {
+    bench::BeastHello hello(so.threads);
+    bare = bench::run_loadgen(" --port " + std::to_string(hello.port()) + load + " --duration-ms 3000 --get /hello");
+  }
+  bench::report("node_get_orderbook_req_per_s", book.rate, "req/s");
+  bench::report_load("node_get_orderbook", book);
+  bench::report("beast_hello_get_req_per_s", bare.rate, "req/s", "bare Beast server, same load, same run");
+  if (bare.rate > 0) bench::report("node_get_orderbook_vs_beast", book.rate / bare.rate, "x", "target >= 0.6");
 
   server.stop();
-  bool ok = post.requests > 0 && book.requests > 0 && book.non_2xx() == 0;
+  bool ok = post.requests > 0 && book.requests > 0 && bare.requests > 0 && book.non_2xx() == 0;
   return ok ? 0 : 1;
 }
