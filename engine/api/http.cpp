@@ -3,6 +3,8 @@
 #include "engine/api/http.h"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
@@ -167,26 +169,34 @@ Response guarded(const std::string& context, const std::function<Response()>& fn
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Handler h) {
+  if (!h) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
+  add_route(Route{method, split_path(pattern), std::move(h), {}}, pattern);
+}
+
+void Router::add_async(const std::string& method, const std::string& pattern, AsyncHandler h) {
+  if (!h) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
+  add_route(Route{method, split_path(pattern), {}, std::move(h)}, pattern);
+}
+
+void Router::add_route(Route route, const std::string& pattern) {
   if (pattern.empty() || pattern.front() != '/')
     throw std::invalid_argument("route pattern must start with '/': " + pattern);
-  if (!h) throw std::invalid_argument("route " + method + " " + pattern + " has no handler");
-  Route route{method, split_path(pattern), std::move(h)};
   // Two routes of one shape would make the second unreachable: refuse it at startup, not at request time.
   for (const auto& r : routes_) {
-    if (r.method != method || r.segments.size() != route.segments.size()) continue;
+    if (r.method != route.method || r.segments.size() != route.segments.size()) continue;
     bool same = true;
     for (size_t i = 0; i < r.segments.size() && same; ++i) {
       bool p1 = is_param(r.segments[i]), p2 = is_param(route.segments[i]);
       same = (p1 && p2) || (!p1 && !p2 && r.segments[i] == route.segments[i]);
     }
-    if (same) throw std::invalid_argument("duplicate route " + method + " " + pattern);
+    if (same) throw std::invalid_argument("duplicate route " + route.method + " " + pattern);
   }
   routes_.push_back(std::move(route));
 }
 
-Response Router::handle(Request req) const {
-  std::string context = req.method + " " + req.target;
-  return guarded(context, [&]() -> Response {
+const Router::Route* Router::match(Request& req, std::optional<Response>& answer) const {
+  const Route* found = nullptr;
+  answer = guarded(req.method + " " + req.target, [&]() -> Response {
     if (req.path.empty()) parse_target(req);
     std::vector<std::string> segments = split_path(req.path);
 
@@ -229,8 +239,38 @@ Response Router::handle(Request req) const {
       const std::string& seg = best->segments[i];
       if (is_param(seg)) req.params[seg.substr(1, seg.size() - 2)] = segments[i];
     }
-    return best->handler(req);
+    found = best;
+    return Response{};
   });
+  if (found) answer.reset();
+  return found;
+}
+
+void Router::handle_async(Request req, Respond respond) const {
+  std::optional<Response> answer;
+  const Route* route = match(req, answer);
+  if (!route) return respond(std::move(*answer));
+  const std::string context = req.method + " " + req.target;
+  if (route->handler) return respond(guarded(context, [&] { return route->handler(req); }));
+  // Exactly once: a handler that answered and then threw (or answers twice) cannot write two responses.
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  Respond reply = [once, respond = std::move(respond)](Response r) {
+    if (!once->exchange(true)) respond(std::move(r));
+  };
+  bool returned = false;
+  Response failed = guarded(context, [&] {
+    route->async_handler(req, reply);
+    returned = true;
+    return Response{};
+  });
+  if (!returned) reply(std::move(failed));
+}
+
+Response Router::handle(Request req) const {
+  auto answer = std::make_shared<std::promise<Response>>();
+  auto got = answer->get_future();
+  handle_async(std::move(req), [answer](Response r) { answer->set_value(std::move(r)); });
+  return got.get();
 }
 
 }  // namespace opt::http

@@ -55,6 +55,11 @@ struct ApiError : std::exception {
 // Handlers run on the server's io threads, several at once: they must be thread-safe, and one that blocks
 // (e.g. until an order is durable) holds one of ServerOptions::threads meanwhile.
 using Handler = std::function<Response(const Request&)>;
+// An answer that comes later, from any thread: an asynchronous handler returns at once and calls its
+// Respond exactly once (further calls are ignored), so a request that waits (an order until it is
+// durable) holds no io thread meanwhile, and the number of requests in flight is not bounded by threads.
+using Respond = std::function<void(Response)>;
+using AsyncHandler = std::function<void(const Request&, Respond)>;
 
 // Percent-decodes s ("%2F" -> "/"; in query strings also "+" -> " "). nullopt for a malformed escape
 // ("%", "%4", "%zz"): such input is refused rather than passed through half-decoded.
@@ -75,14 +80,23 @@ Response guarded(const std::string& context, const std::function<Response()>& fn
 class Router {
  public:
   void add(const std::string& method, const std::string& pattern, Handler h);
+  void add_async(const std::string& method, const std::string& pattern, AsyncHandler h);
+  // Answers through `respond` (on this thread for plain handlers, maybe later from another for async ones).
+  // What a handler throws before it responds is mapped as by guarded().
+  void handle_async(Request req, Respond respond) const;
+  // The same, waiting for the answer (tests and callers without an event loop).
   Response handle(Request req) const;
 
  private:
   struct Route {
     std::string method;
     std::vector<std::string> segments;  // "{name}" matches one segment
-    Handler handler;
+    Handler handler;                    // one of the two is set
+    AsyncHandler async_handler;
   };
+  void add_route(Route route, const std::string& pattern);
+  // The route for req (its params filled in), or the answer when there is none (404, 405, bad target).
+  const Route* match(Request& req, std::optional<Response>& answer) const;
   std::vector<Route> routes_;
 };
 

@@ -72,6 +72,13 @@ struct Shared {
   uint64_t accepted = 0;
   std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;
   std::unordered_map<uint64_t, std::weak_ptr<WsConn>> ws_sessions;
+  // Sessions waiting for an asynchronous handler's answer: no operation of theirs is pending, so these
+  // references keep them alive. stop() drops them once the io threads are joined, while the io_context
+  // still exists; an answer arriving later finds its session gone and is dropped.
+  std::unordered_map<uint64_t, std::shared_ptr<SessionBase>> parked;
+  // Held while an answer is handed to a session's strand, so stop() cannot pass it meanwhile.
+  std::mutex respond_mu;
+  bool answers_closed = false;  // guarded by respond_mu: set by stop(), answers are dropped from then on
 
   // 0 once the server is stopping: the caller must then close instead of serving.
   uint64_t add(std::weak_ptr<SessionBase> s) {
@@ -86,6 +93,18 @@ struct Shared {
     std::lock_guard lock(mu);
     sessions.erase(id);
     ws_sessions.erase(id);
+  }
+  void park(uint64_t id, std::shared_ptr<SessionBase> s) {
+    std::lock_guard lock(mu);
+    parked.emplace(id, std::move(s));
+  }
+  void unpark(uint64_t id) {
+    std::shared_ptr<SessionBase> keep;  // released after the lock
+    std::lock_guard lock(mu);
+    if (auto it = parked.find(id); it != parked.end()) {
+      keep = std::move(it->second);
+      parked.erase(it);
+    }
   }
 };
 
@@ -384,10 +403,47 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       return;
     }
 
-    Response res = early ? std::move(*early)
-                         : (shared_->router ? shared_->router->handle(std::move(req))
-                                            : error_response(404, "not_found", "no routes"));
-    send(std::move(res), msg.version(), msg.keep_alive(), msg.method() == bhttp::verb::head);
+    const unsigned version = msg.version();
+    const bool keep_alive = msg.keep_alive(), head = msg.method() == bhttp::verb::head;
+    if (early || !shared_->router)
+      return send(early ? std::move(*early) : error_response(404, "not_found", "no routes"), version, keep_alive, head);
+    // The handler may answer at once (plain handlers, on this strand) or later from another thread
+    // (asynchronous ones); a late answer is handed to this session's strand, the session parked meanwhile.
+    struct Pending {
+      std::mutex mu;
+      bool returned = false;          // handle_async has returned: answers from now on are late
+      std::optional<Response> early;  // an answer given before that
+    };
+    auto pending = std::make_shared<Pending>();
+    std::weak_ptr<HttpSession> weak = weak_from_this();
+    shared_->router->handle_async(std::move(req), [pending, weak, shared = shared_, version, keep_alive,
+                                                   head](Response res) {
+      {
+        std::lock_guard lock(pending->mu);
+        if (!pending->returned) {
+          pending->early = std::move(res);
+          return;
+        }
+      }
+      std::lock_guard lock(shared->respond_mu);
+      if (shared->answers_closed) return;
+      auto self = weak.lock();
+      if (!self) return;
+      net::dispatch(self->stream_.get_executor(), [self, res = std::move(res), version, keep_alive, head]() mutable {
+        self->shared_->unpark(self->id_);
+        self->send(std::move(res), version, keep_alive, head);
+      });
+    });
+    std::optional<Response> now;
+    {
+      std::lock_guard lock(pending->mu);
+      pending->returned = true;
+      if (pending->early)
+        now = std::move(pending->early);
+      else
+        shared_->park(id_, shared_from_this());
+    }
+    if (now) send(std::move(*now), version, keep_alive, head);
   }
 
   void send(Response res, unsigned version, bool keep_alive, bool head) {
@@ -583,6 +639,10 @@ void Server::stop() {
   }
   impl_->stopped = true;
 
+  {
+    std::lock_guard answers(impl_->shared->respond_mu);
+    impl_->shared->answers_closed = true;
+  }
   std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard reg(impl_->shared->mu);
@@ -614,6 +674,13 @@ void Server::stop() {
       if (auto s = w.lock()) live.push_back(std::move(s));
   }
   for (auto& s : live) s->force_close();
+  live.clear();
+  std::unordered_map<uint64_t, std::shared_ptr<SessionBase>> parked;
+  {
+    std::lock_guard reg(impl_->shared->mu);
+    parked.swap(impl_->shared->parked);
+  }
+  parked.clear();  // sessions still waiting for an answer: destroyed while their io_context exists
 }
 
 uint16_t Server::port() const { return impl_->port; }
