@@ -20,8 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string> kCommonValue = {"--key", "--key-file", "--api", "--l1"};
-
 struct Ctx {
   std::string name;
   bool as_json = false;
@@ -30,33 +28,44 @@ struct Ctx {
   std::string api_url, l1_url;
 };
 
-// Thrown by the helpers below and turned into a one-line error with exit status 1.
+// Thrown by the helpers below and reported by client() as one error: a bad command line (exit 2, code
+// "bad_flag"), or a failed run (exit 1, code "failed" or the code of the API's refusal).
 struct Fail : std::exception {
   std::string msg;
+  std::string code = "failed";
+  bool usage = false;
   explicit Fail(std::string m) : msg(std::move(m)) {}
+  Fail(std::string m, std::string c) : msg(std::move(m)), code(c.empty() ? "failed" : std::move(c)) {}
   const char* what() const noexcept override { return msg.c_str(); }
 };
+
+Fail usage_fail(std::string message) {
+  Fail f(std::move(message));
+  f.usage = true;
+  return f;
+}
+
+// A flag's typed value, or a usage error.
+template <class T>
+T need(FlagResult<T> r) {
+  if (!r) throw usage_fail(r.error().message);
+  return std::move(r).value();
+}
 
 Ctx context(const std::string& name, const Args& a, bool need_key) {
   Ctx c;
   c.name = name;
   c.as_json = a.flag("--json");
-  c.api_url = a.get_or("--api", "http://127.0.0.1:8080");
-  c.l1_url = a.get_or("--l1", "http://127.0.0.1:8545");
-  Result<PrivateKey, KeyError> key = err(KeyError::kBadHex);
-  if (auto k = a.get("--key"))
-    key = parse_private_key(*k);
-  else if (auto f = a.get("--key-file"))
-    key = read_key_file(*f);
-  else if (need_key)
-    throw Fail("give your key with --key 0x... or --key-file PATH (optrollup keygen makes one)");
-  if (a.has("--key") || a.has("--key-file")) {
-    if (!key) throw Fail(std::string("--key: ") + to_string(key.error()));
-    c.key = *key;
-    c.me = *address_of(*key);
-  }
+  c.api_url = need(a.endpoint("--api", kApiEnv, kDefaultApi, false)).url();
+  c.l1_url = need(a.endpoint("--l1", kL1Env, kDefaultL1, false)).url();
+  c.key = need(a.key());
+  if (!c.key && need_key) throw usage_fail("give your key with --key 0x... or --key-file PATH (optrollup keygen makes one)");
+  if (c.key) c.me = *address_of(*c.key);
   return c;
 }
+
+// --to ADDRESS, or the key's own address.
+Address recipient(const Args& a, const Ctx& c) { return need(a.address("--to")).value_or(c.me); }
 
 json call(const std::string& base, const std::string& method, const std::string& target, const json* body = nullptr) {
   http::Client client(base, std::chrono::milliseconds(15'000));
@@ -64,7 +73,7 @@ json call(const std::string& base, const std::string& method, const std::string&
   try {
     r = client.request(method, target, body ? body->dump() : "");
   } catch (const std::exception& e) {
-    throw Fail("cannot reach " + base + " (" + e.what() + "): is the devnet running? (scripts/optrollup devnet)");
+    throw Fail("cannot reach " + base + " (" + e.what() + "): is the devnet running? (scripts/optrollup devnet)", "unreachable");
   }
   json j;
   try {
@@ -73,9 +82,9 @@ json call(const std::string& base, const std::string& method, const std::string&
     throw Fail(method + " " + target + ": HTTP " + std::to_string(r.status) + " with a body that is not JSON");
   }
   if (r.status >= 400) {
-    std::string code = j.contains("error") ? j["error"].value("code", "") : "";
-    std::string msg = j.contains("error") ? j["error"].value("message", "") : r.body;
-    throw Fail(code.empty() ? msg : code + ": " + msg);
+    std::string code = j.contains("error") && j["error"].is_object() ? j["error"].value("code", "") : "";
+    std::string msg = j.contains("error") && j["error"].is_object() ? j["error"].value("message", "") : r.body;
+    throw Fail(code.empty() ? msg : code + ": " + msg, code);
   }
   return j;
 }
@@ -87,19 +96,27 @@ json items(const json& j, const char* key) {
   return json::array();
 }
 
-uint64_t u64_of(const json& v) { return v.is_string() ? std::stoull(v.get<std::string>()) : v.get<uint64_t>(); }
-int64_t i64_of(const json& v) { return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>(); }
+// Numbers in the API's answers: JSON numbers, or decimal strings for values beyond 2^53.
+uint64_t u64_of(const json& v) {
+  if (!v.is_string()) return v.get<uint64_t>();
+  auto n = parse_u64_digits(v.get<std::string>());
+  if (!n) throw Fail("the API answered " + v.dump() + " where an unsigned integer belongs");
+  return *n;
+}
+int64_t i64_of(const json& v) {
+  if (!v.is_string()) return v.get<int64_t>();
+  const std::string s = v.get<std::string>();
+  const bool negative = !s.empty() && s[0] == '-';
+  auto n = parse_u64_digits(negative ? std::string_view(s).substr(1) : std::string_view(s));
+  if (!n || *n > static_cast<uint64_t>(INT64_MAX)) throw Fail("the API answered " + v.dump() + " where an integer belongs");
+  return negative ? -static_cast<int64_t>(*n) : static_cast<int64_t>(*n);
+}
 
-uint64_t amount_flag(const Args& a, const std::string& flag, bool required = true) {
-  auto v = a.get(flag);
-  if (!v) {
-    if (required) throw Fail(flag + " is required");
-    return 0;
-  }
-  auto r = parse_decimal(*v);
-  if (!r) throw Fail(flag + " " + *v + ": " + to_string(r.error()));
-  if (*r <= 0) throw Fail(flag + " must be positive");
-  return static_cast<uint64_t>(*r);
+// A required USDC amount.
+uint64_t amount_flag(const Args& a, const std::string& flag) {
+  auto v = need(a.amount(flag));
+  if (!v) throw usage_fail(flag + " USDC is required");
+  return *v;
 }
 
 Hash32 l2_domain(const Ctx& c) {
@@ -129,10 +146,10 @@ int account_cmd(const Args& a) {
   Address who = c.me;
   if (!a.positional().empty()) {
     auto p = parse_address(a.positional()[0]);
-    if (!p) throw Fail("address " + a.positional()[0] + ": " + to_string(p.error()));
+    if (!p) throw usage_fail("ADDRESS expects 0x and 40 hex digits (" + std::string(to_string(p.error())) + "), got '" + a.positional()[0] + "'");
     who = *p;
   } else if (!c.key) {
-    throw Fail("give an ADDRESS or --key");
+    throw usage_fail("give an ADDRESS or --key");
   }
   json acc = fetch_account(c, who);
   json l1acc;
@@ -177,16 +194,11 @@ int account_cmd(const Args& a) {
 int deposit_cmd(const Args& a) {
   Ctx c = context("deposit", a, true);
   uint64_t amount = amount_flag(a, "--amount");
-  Address to = c.me;
-  if (auto t = a.get("--to")) {
-    auto p = parse_address(*t);
-    if (!p) throw Fail("--to: " + std::string(to_string(p.error())));
-    to = *p;
-  }
+  Address to = recipient(a, c);
   int64_t before = i64_of(fetch_account(c, to).at("collateral"));
   l1::L1Client l1(c.l1_url);
   auto r = l1.deposit(*c.key, to, amount);
-  if (!r) throw Fail("deposit refused by the L1: " + r.error().code + " " + r.error().message);
+  if (!r) throw Fail("deposit refused by the L1: " + r.error().code + " " + r.error().message, r.error().code);
   uint64_t inbox = r->result.contains("inboxIndex") ? u64_of(r->result["inboxIndex"]) : 0;
   json out = {{"l1Hash", r->hash.hex()}, {"l1Block", r->block}, {"inboxIndex", inbox}, {"amount", std::to_string(amount)}};
   if (!c.as_json)
@@ -216,8 +228,13 @@ int deposit_cmd(const Args& a) {
 
 // ---------------- order / cancel ----------------
 
+// An instrument id (digits) or name (as GET /v1/instruments lists them).
 uint64_t instrument_of(const Ctx& c, const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) return std::stoull(s);
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+    auto id = parse_u64_digits(s);
+    if (!id) throw usage_fail("--instrument expects an instrument id (a decimal integer up to 18446744073709551615) or name, got '" + s + "': too large");
+    return *id;
+  }
   for (const auto& i : items(call(c.api_url, "GET", "/v1/instruments"), "instruments"))
     if (i.value("name", "") == s) return i.at("id").get<uint64_t>();
   throw Fail("no instrument named " + s + " (see GET /v1/instruments)");
@@ -226,23 +243,20 @@ uint64_t instrument_of(const Ctx& c, const std::string& s) {
 int order_cmd(const Args& a) {
   Ctx c = context("order", a, true);
   auto inst = a.get("--instrument");
-  if (!inst) throw Fail("--instrument ID (or name, e.g. ETH-20261231-3000-C) is required");
-  if (a.flag("--buy") == a.flag("--sell")) throw Fail("give exactly one of --buy and --sell");
+  if (!inst) throw usage_fail("--instrument ID (or name, e.g. ETH-20261231-3000-C) is required");
+  if (a.flag("--buy") == a.flag("--sell")) throw usage_fail("give exactly one of --buy and --sell");
+  const uint64_t quantity = amount_flag(a, "--qty");
+  const uint64_t price = amount_flag(a, "--price");
+  const std::optional<uint64_t> max_fee = need(a.amount("--max-fee"));
+  const uint64_t ttl_ms = need(a.duration_ms_or("--expiry", 3'600'000, 1000));
   Order o;
   o.account = c.me;
   o.instrument = instrument_of(c, *inst);
   o.is_buy = a.flag("--buy");
-  o.quantity = amount_flag(a, "--qty");
-  o.limit_price = amount_flag(a, "--price");
+  o.quantity = quantity;
+  o.limit_price = price;
   json cfg = call(c.api_url, "GET", "/v1/config");
-  uint64_t taker_fee = u64_of(cfg.at("feeSchedule").at("takerFee"));
-  o.max_fee = a.has("--max-fee") ? amount_flag(a, "--max-fee") : taker_fee;
-  uint64_t ttl_ms = 3'600'000;
-  if (auto e = a.get("--expiry")) {
-    auto ms = parse_duration_ms(*e);
-    if (!ms || *ms < 1000) throw Fail("--expiry is a duration from now (e.g. 1h, 30m)");
-    ttl_ms = *ms;
-  }
+  o.max_fee = max_fee ? *max_fee : u64_of(cfg.at("feeSchedule").at("takerFee"));
   o.expiry = static_cast<uint64_t>(std::time(nullptr)) + ttl_ms / 1000;
   o.nonce = std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32);
   o.flags = (a.flag("--post-only") ? kPostOnly : 0) | (a.flag("--ioc") ? kIoc : 0) | (a.flag("--fok") ? kFok : 0) |
@@ -265,9 +279,9 @@ int order_cmd(const Args& a) {
 int cancel_cmd(const Args& a) {
   Ctx c = context("cancel", a, true);
   auto h = a.get("--order");
-  if (!h) throw Fail("--order HASH is required");
+  if (!h) throw usage_fail("--order HASH is required");
   auto oh = OrderHash::from_hex(*h, true);
-  if (!oh) throw Fail("--order: " + std::string(to_string(oh.error())));
+  if (!oh) throw usage_fail("--order expects an order hash, 0x and 64 hex digits (" + std::string(to_string(oh.error())) + "), got '" + *h + "'");
   Cancel x{c.me, *oh};
   Signature sig = *sign(typed_digest(l2_domain(c), x), *c.key);
   json body = {{"cancel", {{"account", to_checksum(c.me)}, {"orderHash", oh->hex()}}}, {"signature", sig_hex(sig)}};
@@ -281,12 +295,7 @@ int cancel_cmd(const Args& a) {
 int withdraw_cmd(const Args& a) {
   Ctx c = context("withdraw", a, true);
   uint64_t amount = amount_flag(a, "--amount");
-  Address to = c.me;
-  if (auto t = a.get("--to")) {
-    auto p = parse_address(*t);
-    if (!p) throw Fail("--to: " + std::string(to_string(p.error())));
-    to = *p;
-  }
+  Address to = recipient(a, c);
   uint64_t nonce = u64_of(fetch_account(c, c.me).at("nonce"));
   Withdraw w{c.me, amount, to, nonce};
   Signature sig = *sign(typed_digest(l2_domain(c), w), *c.key);
@@ -378,49 +387,65 @@ int status_cmd(const Args& a) {
   return 0;
 }
 
-Command client(std::string name, std::string summary, std::string usage, std::set<std::string> values,
-               std::set<std::string> bools, int (*fn)(const Args&)) {
-  values.insert(kCommonValue.begin(), kCommonValue.end());
-  bools.insert("--json");
-  return {std::move(name), std::move(summary),
-          std::move(usage) + "\n\ncommon flags: --key 0x... | --key-file PATH, --api URL (default http://127.0.0.1:8080),\n"
-                             "              --l1 URL (default http://127.0.0.1:8545), --json (machine-readable output)",
-          std::move(values), std::move(bools), [fn](const Args& a) {
-            try {
-              return fn(a);
-            } catch (const Fail& f) {
-              std::fprintf(stderr, "optrollup: %s\n", f.what());
-              return 1;
-            }
-          }};
+Command client(std::string name, std::string summary, std::string usage, std::vector<FlagSpec> flags, int (*fn)(const Args&)) {
+  Command c;
+  c.name = name;
+  c.summary = std::move(summary);
+  c.usage = std::move(usage);
+  c.flags = std::move(flags);
+  for (auto f : {key_flag(), key_file_flag(), api_url_flag(), l1_url_flag()}) c.flags.push_back(f);
+  c.flags.push_back({"--json", "", "", "", "print one JSON object (errors too: {\"error\":{\"code\",\"message\"}})"});
+  c.notes = std::string("The environment variables ") + kApiEnv + " and " + kL1Env + " stand in for --api and --l1.";
+  c.run = [name, fn](const Args& a) {
+    try {
+      return fn(a);
+    } catch (const Fail& f) {
+      return f.usage ? usage_error(name, f.msg) : failure(name, f.msg, f.code);
+    }
+  };
+  return c;
 }
 
 }  // namespace
 
 std::vector<Command> client_commands() {
-  return {
+  const FlagSpec amount = {"--amount", "USDC", "decimal, up to 6 places", "required", "how much"};
+  const FlagSpec to = {"--to", "ADDRESS", "0x and 40 hex digits", "the key's address", "who receives it"};
+  std::vector<Command> cmds = {
       client("deposit", "deposit USDC from L1 into the rollup",
              "usage: optrollup deposit --amount USDC [--to ADDRESS] [--no-wait]\n\n"
              "Moves USDC into the L1 escrow and queues an inbox message; waits until the sequencer credits it.",
-             {"--amount", "--to"}, {"--no-wait"}, deposit_cmd),
+             {amount, to, {"--no-wait", "", "", "", "return once the L1 took the deposit"}}, deposit_cmd),
       client("order", "sign and place an order",
              "usage: optrollup order --instrument ID|NAME (--buy | --sell) --qty CONTRACTS --price USDC\n"
              "                       [--post-only] [--ioc] [--fok] [--reduce-only] [--expiry 1h] [--max-fee USDC]\n\n"
              "Signs an EIP-712 Order and posts it; prints its hash and status (open, filled, ...).",
-             {"--instrument", "--qty", "--price", "--expiry", "--max-fee"},
-             {"--buy", "--sell", "--post-only", "--ioc", "--fok", "--reduce-only"}, order_cmd),
-      client("cancel", "cancel an order", "usage: optrollup cancel --order HASH", {"--order"}, {}, cancel_cmd),
+             {{"--instrument", "ID|NAME", "instrument id (integer) or name", "required", "e.g. ETH-20261231-3000-C"},
+              {"--buy", "", "", "", "buy (give --buy or --sell)"},
+              {"--sell", "", "", "", "sell"},
+              {"--qty", "CONTRACTS", "decimal, up to 6 places", "required", "quantity"},
+              {"--price", "USDC", "decimal, up to 6 places", "required", "limit price"},
+              {"--post-only", "", "", "", "rest on the book or be refused"},
+              {"--ioc", "", "", "", "immediate or cancel"},
+              {"--fok", "", "", "", "fill or kill"},
+              {"--reduce-only", "", "", "", "only reduce a position"},
+              {"--expiry", "D", "duration >= 1s", "1h", "how long the order lives"},
+              {"--max-fee", "USDC", "decimal, up to 6 places", "the taker fee", "the most fee the order pays"}},
+             order_cmd),
+      client("cancel", "cancel an order", "usage: optrollup cancel --order HASH",
+             {{"--order", "HASH", "0x and 64 hex digits", "required", "the order's hash"}}, cancel_cmd),
       client("withdraw", "withdraw collateral to L1 (claimable once the batch is final)",
-             "usage: optrollup withdraw --amount USDC [--to ADDRESS]", {"--amount", "--to"}, {}, withdraw_cmd),
+             "usage: optrollup withdraw --amount USDC [--to ADDRESS]", {amount, to}, withdraw_cmd),
       client("claim", "pay out every final withdrawal on L1",
              "usage: optrollup claim [--wait]\n\n"
-             "Finalises on L1 each of your withdrawals whose batch is final, with its Merkle proof.\n"
-             "  --wait   keep going until no withdrawal is pending (up to 2 minutes)",
-             {}, {"--wait"}, claim_cmd),
-      client("status", "show the node, the L1 and the latest batches", "usage: optrollup status", {}, {}, status_cmd),
+             "Finalises on L1 each of your withdrawals whose batch is final, with its Merkle proof.",
+             {{"--wait", "", "", "", "keep going until no withdrawal is pending (up to 2 minutes)"}}, claim_cmd),
+      client("status", "show the node, the L1 and the latest batches", "usage: optrollup status", {}, status_cmd),
       client("account", "show collateral, positions, equity and margin",
-             "usage: optrollup account [ADDRESS]   (default: the --key's address)", {}, {}, account_cmd),
+             "usage: optrollup account [ADDRESS]   (default: the --key's address)", {}, account_cmd),
   };
+  cmds.back().max_positional = 1;
+  return cmds;
 }
 
 }  // namespace opt::cli

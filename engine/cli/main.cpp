@@ -1,35 +1,15 @@
-// optrollup: one binary, many subcommands (DESIGN.md section 10).
+// optrollup: one binary, many subcommands (docs/operations.md).
 #include <cstdio>
 #include <exception>
-#include <iostream>
 
 #include "engine/cli/command.h"
 
 namespace opt::cli {
-
-int usage_error(const std::string& command, const std::string& message) {
-  std::fprintf(stderr, "optrollup %s: %s\n", command.c_str(), message.c_str());
-  std::fprintf(stderr, "run 'optrollup %s --help' for usage\n", command.c_str());
-  return 2;
-}
-
-int wait_for_stop(const sigset_t& signals, const std::function<std::optional<std::string>()>& failed, std::string& why) {
-  for (;;) {
-    if (auto f = failed()) {
-      why = *f;
-      return 0;
-    }
-    timespec ts{0, 100'000'000};
-    int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig > 0) return sig;
-  }
-}
-
 namespace {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto group : {node_commands, client_commands, wallet_commands, l1_commands, fraudproof_commands}) {
+  for (auto group : {node_commands, client_commands, wallet_commands, l1_commands, simulate_commands, challenger_commands}) {
     auto cmds = group();
     all.insert(all.end(), cmds.begin(), cmds.end());
   }
@@ -41,43 +21,50 @@ void print_help(const std::vector<Command>& cmds) {
       "optrollup — an optimistic rollup for crypto options\n\n"
       "usage: optrollup <command> [flags]\n\ncommands:\n");
   for (const auto& c : cmds) std::printf("  %-12s %s\n", c.name.c_str(), c.summary.c_str());
-  std::printf("\nrun 'optrollup <command> --help' for a command's flags\n");
+  std::printf(
+      "\nrun 'optrollup <command> --help' for a command's flags. Exit status: 0 done, 1 failed, 2 bad command line.\n"
+      "With --json, errors too are one JSON line (on stderr): {\"error\":{\"code\":...,\"message\":...,\"command\":...}}.\n");
 }
 
-}  // namespace
-}  // namespace opt::cli
-
-int main(int argc, char** argv) {
-  using namespace opt::cli;
+int run(int argc, char** argv) {
   auto cmds = all_commands();
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  for (const auto& w : words)
+    if (w == "--json") set_json_errors(true);
+  if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
     print_help(cmds);
-    return argc < 2 ? 2 : 0;
+    return words.empty() ? kUsageExit : 0;
   }
-  std::string name = argv[1];
+  const std::string name = words[0];
   if (name == "--version" || name == "version") {
     std::printf("optrollup 0.1.0\n");
     return 0;
   }
   for (const auto& c : cmds) {
     if (c.name != name) continue;
-    std::vector<std::string> rest(argv + 2, argv + argc);
+    std::vector<std::string> rest(words.begin() + 1, words.end());
     for (const auto& a : rest) {
+      if (a == "--") break;
       if (a == "--help" || a == "-h") {
-        std::printf("%s\n", c.usage.c_str());
+        std::printf("%s\n", help_text(c).c_str());
         return 0;
       }
     }
-    opt::Args args(rest, c.value_flags, c.bool_flags);
-    if (!args.ok()) return usage_error(name, args.error());
+    auto args = Args::parse(rest, c.flags, c.max_positional);
+    if (!args) return usage_error(name, args.error());
     try {
-      return c.run(args);
+      return c.run(*args);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "optrollup %s: %s\n", name.c_str(), e.what());
-      return 1;
+      return failure(name, e.what());
     }
   }
+  if (json_errors()) return usage_error("", "unknown command '" + name + "' (optrollup --help lists them)");
   std::fprintf(stderr, "optrollup: unknown command '%s'\n\n", name.c_str());
   print_help(cmds);
-  return 2;
+  return kUsageExit;
 }
+
+}  // namespace
+}  // namespace opt::cli
+
+int main(int argc, char** argv) { return opt::cli::run(argc, argv); }

@@ -42,51 +42,12 @@ std::function<void(const std::string&)> logger(const std::string& who) {
   };
 }
 
-bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  host = s.substr(0, colon);
-  try {
-    unsigned long p = std::stoul(s.substr(colon + 1));
-    if (p > 65535) return false;
-    port = static_cast<uint16_t>(p);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return true;
-}
-
-// A duration flag in whole seconds.
-bool seconds_of(const Args& a, const std::string& flag, uint64_t& out, std::string& error) {
-  auto v = a.get(flag);
-  if (!v) return true;
-  auto ms = parse_duration_ms(*v);
-  if (!ms || *ms == 0 || *ms % 1000) {
-    error = flag + " must be a positive whole number of seconds (30s, 2m, or plain seconds)";
-    return false;
-  }
-  out = *ms / 1000;
-  return true;
-}
-
-sigset_t block_signals() {
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &s, nullptr);
-  return s;
-}
-
 struct ApiServer {
   std::shared_ptr<http::Router> router;
   std::unique_ptr<http::Server> server;
 };
 
-Result<ApiServer, std::string> start_api(node::Node& n, const std::string& listen, const std::string& l1_url) {
-  std::string host;
-  uint16_t port;
-  if (!split_host_port(listen, host, port)) return err("--api must be HOST:PORT, not " + listen);
+Result<ApiServer, std::string> start_api(node::Node& n, const Endpoint& listen, const std::string& l1_url) {
   ApiServer s;
   s.router = std::make_shared<http::Router>();
   api::RollupApiOptions o;
@@ -94,7 +55,7 @@ Result<ApiServer, std::string> start_api(node::Node& n, const std::string& liste
   auto server_slot = std::make_shared<http::Server*>(nullptr);
   o.extra_metrics = [server_slot] { return *server_slot ? api::server_metrics_text(**server_slot) : std::string(); };
   api::add_rollup_routes(*s.router, n, o);
-  http::ServerOptions so = api::rollup_server_options(o, host, port);
+  http::ServerOptions so = api::rollup_server_options(o, listen.host, listen.port);
   // Handlers block until an order is durable (group commit): enough threads to keep many in flight.
   so.threads = std::max(so.threads, 48);
   s.server = std::make_unique<http::Server>(so, s.router);
@@ -103,99 +64,70 @@ Result<ApiServer, std::string> start_api(node::Node& n, const std::string& liste
   try {
     s.server->start();
   } catch (const std::exception& e) {
-    return err(std::string(e.what()));
+    return err(in_use_message(listen, "--api", "another node or devnet").value_or("API: " + std::string(e.what())));
   }
   api::attach_publisher(n, *s.server);
   return s;
 }
 
 int run_devnet(const Args& a) {
+  constexpr const char* kName = "devnet";
   const std::string dir = a.get_or("--data-dir", "./devnet-data");
-  const std::string api_listen = a.get_or("--api", "127.0.0.1:8080");
-  const std::string l1_listen = a.get_or("--l1", "127.0.0.1:8545");
-  std::string l1_host;
-  uint16_t l1_port;
-  if (!split_host_port(l1_listen, l1_host, l1_port)) return usage_error("devnet", "--l1 must be HOST:PORT");
+  auto api_at = a.endpoint("--api", kApiEnv, kDefaultApi, true);
+  if (!api_at) return usage_error(kName, api_at.error());
+  auto l1_at = a.endpoint("--l1", kL1Env, kDefaultL1, true);
+  if (!l1_at) return usage_error(kName, l1_at.error());
 
   l1::L1Config base;
-  base.challenge_period_seconds = 60;
-  base.clock_seconds = 20;
-  std::string error;
-  if (!seconds_of(a, "--challenge-period", base.challenge_period_seconds, error) ||
-      !seconds_of(a, "--clock", base.clock_seconds, error))
-    return usage_error("devnet", error);
+  auto period = a.seconds_or("--challenge-period", 60);
+  if (!period) return usage_error(kName, period.error());
+  base.challenge_period_seconds = *period;
+  auto clock = a.seconds_or("--clock", 20);
+  if (!clock) return usage_error(kName, clock.error());
+  base.clock_seconds = *clock;
   base.clock_extension_seconds = std::min<uint64_t>(5, base.clock_seconds);
-  if (auto k = a.get("--dissection")) {
-    try {
-      base.dissection_degree = std::stoull(*k);
-    } catch (const std::exception&) {
-      return usage_error("devnet", "--dissection takes an integer between 2 and 64");
-    }
-  }
-  if (auto bt = a.get("--block-time")) {
-    auto ms = parse_duration_ms(*bt);
-    if (!ms || *ms == 0) return usage_error("devnet", "--block-time must be a positive duration");
-    base.block_time_ms = *ms;
-  }
-  uint64_t batch_ms = 2000;
-  if (auto bi = a.get("--batch-interval")) {
-    auto ms = parse_duration_ms(*bi);
-    if (!ms || *ms < 100) return usage_error("devnet", "--batch-interval must be at least 100ms");
-    batch_ms = *ms;
-  }
-  std::optional<uint64_t> fault;
-  if (auto f = a.get("--fault-at-batch")) {
-    try {
-      fault = std::stoull(*f);
-    } catch (const std::exception&) {
-      return usage_error("devnet", "--fault-at-batch takes an L1 batch index");
-    }
-  }
+  auto degree = a.u64_or("--dissection", base.dissection_degree, 2, 64);
+  if (!degree) return usage_error(kName, degree.error());
+  base.dissection_degree = *degree;
+  auto block_ms = a.duration_ms_or("--block-time", base.block_time_ms);
+  if (!block_ms) return usage_error(kName, block_ms.error());
+  base.block_time_ms = *block_ms;
+  auto seq = sequencer_flags(a);
+  if (!seq) return usage_error(kName, seq.error());
   // The feeder's reports change the state root every few seconds; tests that compare roots before and
   // after something (a restart, a sweep of refused requests) slow it down or turn it off.
-  uint64_t oracle_ms = 3000;
-  if (auto oi = a.get("--oracle-interval")) {
-    auto ms = parse_duration_ms(*oi);
-    if (!ms || *ms < 100) return usage_error("devnet", "--oracle-interval must be at least 100ms");
-    oracle_ms = *ms;
-  }
-  if (auto v = l1::validate(base); !v) return usage_error("devnet", v.error());
+  auto oracle_ms = a.duration_ms_or("--oracle-interval", 3000, 100);
+  if (!oracle_ms) return usage_error(kName, oracle_ms.error());
+  const uint64_t batch_ms = seq->batch_interval_ms;
+  const std::optional<uint64_t> fault = seq->fault_at_batch;
+  if (auto v = l1::validate(base); !v) return usage_error(kName, v.error());
 
   std::error_code ec;
   for (const char* sub : {"l1", "node", "challenger"}) {
     std::filesystem::create_directories(std::filesystem::path(dir) / sub, ec);
-    if (ec) {
-      std::fprintf(stderr, "optrollup devnet: cannot create the data directory %s: %s\n",
-                   (std::filesystem::path(dir) / sub).string().c_str(), ec.message().c_str());
-      return 1;
-    }
+    if (ec)
+      return failure(kName, "cannot create the data directory " + (std::filesystem::path(dir) / sub).string() + ": " + ec.message());
   }
   const std::string l1_db = (std::filesystem::path(dir) / "l1" / "l1.sqlite").string();
   const bool resumed = std::filesystem::exists(l1_db);
 
-  sigset_t signals = block_signals();
+  sigset_t signals = block_stop_signals();
   auto say = logger("devnet");
 
   // ---- the L1, with the rollup contract, the bridge and the game ----
   auto games = std::make_shared<fp::GameModule>(fp::GameConfig{});
   l1::ServiceOptions lo;
   lo.db_path = l1_db;
-  lo.host = l1_host;
-  lo.port = l1_port;
+  lo.host = l1_at->host;
+  lo.port = l1_at->port;
   lo.open.extensions = {games};
   lo.extra_routes = [games](http::Router& r, l1::L1Chain&) { fp::add_game_routes(r, *games); };
   if (!resumed) lo.open.config = fp::rollup_config(devnet::genesis(static_cast<uint64_t>(std::time(nullptr))), base);
   auto l1s = l1::L1Service::start(std::move(lo));
-  if (!l1s) {
-    std::fprintf(stderr, "optrollup devnet: L1: %s\n", l1s.error().c_str());
-    return 1;
-  }
+  if (!l1s) return failure(kName, in_use_message(*l1_at, "--l1", "another L1, anvil or hardhat").value_or("L1: " + l1s.error()));
   l1::L1Service& l1 = **l1s;
   auto genesis = fp::genesis_of(l1.chain().config());
-  if (!genesis) {
-    std::fprintf(stderr, "optrollup devnet: %s\n", genesis.error().c_str());
-    return 1;
-  }
+  if (!genesis) return failure(kName, genesis.error());
   if (resumed && (a.has("--challenge-period") || a.has("--clock") || a.has("--dissection") || a.has("--block-time")))
     say("note: the chain in " + dir + " keeps the parameters it was created with; start with a new --data-dir to change them");
 
@@ -208,19 +140,16 @@ int run_devnet(const Args& a) {
   nc.batch_interval_ms = batch_ms;
   nc.fault_at_batch = fault;
   nc.oracle_feeder = !a.flag("--no-oracle");
-  nc.oracle_interval_ms = oracle_ms;
+  nc.oracle_interval_ms = *oracle_ms;
   nc.log = logger("node");
   auto node = node::Node::open(nc, port);
-  if (!node) {
-    std::fprintf(stderr, "optrollup devnet: node: %s\n", node.error().c_str());
-    return 1;
-  }
+  if (!node) return failure(kName, "node: " + node.error());
   (*node)->start();
-  auto api = start_api(**node, api_listen, l1.url());
+  auto api = start_api(**node, *api_at, l1.url());
   if (!api) {
-    std::fprintf(stderr, "optrollup devnet: API: %s\n", api.error().c_str());
     (*node)->stop();
-    return 1;
+    l1.stop();
+    return failure(kName, api.error());
   }
 
   // ---- the honest challenger ----
@@ -236,8 +165,10 @@ int run_devnet(const Args& a) {
     co.log = logger("challenger");
     auto c = fp::Challenger::open(co, challenger_port);
     if (!c) {
-      std::fprintf(stderr, "optrollup devnet: challenger: %s\n", c.error().c_str());
-      return 1;
+      api->server->stop();
+      (*node)->stop();
+      l1.stop();
+      return failure(kName, "challenger: " + c.error());
     }
     challenger = std::move(*c);
     challenger_thread = std::thread([&] {
@@ -250,8 +181,10 @@ int run_devnet(const Args& a) {
 
   const l1::L1Config& c = l1.chain().config();
   std::printf("\noptrollup devnet %s (data in %s)\n", resumed ? "resumed" : "started", dir.c_str());
-  std::printf("  rollup API   http://%s:%u/v1  (WebSocket ws://%s:%u/v1/ws, metrics /metrics)\n", api_listen.substr(0, api_listen.rfind(':')).c_str(),
-              api->server->port(), api_listen.substr(0, api_listen.rfind(':')).c_str(), api->server->port());
+  Endpoint api_bound = *api_at;
+  api_bound.port = api->server->port();
+  std::printf("  rollup API   %s/v1  (WebSocket ws://%s/v1/ws, metrics /metrics)\n", api_bound.url().c_str(),
+              api_bound.host_port().c_str());
   std::printf("  L1 API       %s/l1/v1\n", l1.url().c_str());
   std::printf("  L2 chain id  %llu, L1 chain id %llu, rollup contract %s\n",
               static_cast<unsigned long long>(genesis->params.chain_id), static_cast<unsigned long long>(c.chain_id),
@@ -266,7 +199,7 @@ int run_devnet(const Args& a) {
   for (size_t i = 0; i < 10; ++i)
     std::printf("  (%zu) %s %s  %s\n", i, to_checksum(devnet::dev_addresses()[i]).c_str(), devnet::dev_keys()[i].hex().c_str(), roles[i]);
   // The hint names the URLs when they are not the client commands' defaults (a --api/--l1 override or port 0).
-  const std::string api_url = "http://" + api_listen.substr(0, api_listen.rfind(':')) + ":" + std::to_string(api->server->port());
+  const std::string api_url = api_bound.url();
   std::string where;
   if (api_url != "http://127.0.0.1:8080") where += " --api " + api_url;
   if (l1.url() != "http://127.0.0.1:8545") where += " --l1 " + l1.url();
@@ -286,88 +219,57 @@ int run_devnet(const Args& a) {
   api->server->stop();
   (*node)->stop();
   l1.stop();
-  if (sig == 0) {
-    std::fprintf(stderr, "optrollup devnet: stopped: %s\n", why.c_str());
-    return 1;
-  }
+  if (sig == 0) return failure(kName, "stopped: " + why);
   say("stopped cleanly");
   return 0;
 }
 
 int run_node(const Args& a) {
-  auto l1_url = a.get("--l1");
-  if (!l1_url) return usage_error("node", "--l1 URL is required (e.g. http://127.0.0.1:8545)");
-  Result<PrivateKey, KeyError> key = err(KeyError::kBadHex);
-  if (auto k = a.get("--key"))
-    key = parse_private_key(*k);
-  else if (auto f = a.get("--key-file"))
-    key = read_key_file(*f);
-  else
-    return usage_error("node", "give the proposer's key with --key 0x... or --key-file PATH");
-  if (!key) return usage_error("node", to_string(key.error()));
-  uint64_t batch_ms = 2000;
-  if (auto bi = a.get("--batch-interval")) {
-    auto ms = parse_duration_ms(*bi);
-    if (!ms || *ms < 100) return usage_error("node", "--batch-interval must be at least 100ms");
-    batch_ms = *ms;
-  }
-  std::optional<uint64_t> fault;
-  if (auto f = a.get("--fault-at-batch")) {
-    try {
-      fault = std::stoull(*f);
-    } catch (const std::exception&) {
-      return usage_error("node", "--fault-at-batch takes an L1 batch index");
-    }
-  }
-  sigset_t signals = block_signals();
-  fp::RemoteL1 port(*l1_url);
+  constexpr const char* kName = "node";
+  auto l1_at = a.endpoint("--l1", kL1Env, kDefaultL1, false);
+  if (!l1_at) return usage_error(kName, l1_at.error());
+  auto api_at = a.endpoint("--api", kApiEnv, kDefaultApi, true);
+  if (!api_at) return usage_error(kName, api_at.error());
+  auto key = required_key(a, "the proposer's key");
+  if (!key) return usage_error(kName, key.error());
+  auto seq = sequencer_flags(a);
+  if (!seq) return usage_error(kName, seq.error());
+  const std::string l1_url = l1_at->url();
+  sigset_t signals = block_stop_signals();
+  fp::RemoteL1 port(l1_url);
   auto cfg = port.config();
-  if (!cfg) {
-    std::fprintf(stderr, "optrollup node: cannot read the L1 config at %s: %s\n", l1_url->c_str(), cfg.error().message.c_str());
-    return 1;
-  }
+  if (!cfg) return failure(kName, "cannot read the L1 config at " + l1_url + ": " + cfg.error().message);
   auto genesis = fp::genesis_of(*cfg);
-  if (!genesis) {
-    std::fprintf(stderr, "optrollup node: %s\n", genesis.error().c_str());
-    return 1;
-  }
+  if (!genesis) return failure(kName, genesis.error());
   node::NodeConfig nc;
   nc.data_dir = a.get_or("--data-dir", "./node-data");
   {
     std::error_code ec;
     std::filesystem::create_directories(nc.data_dir, ec);
-    if (ec) {
-      std::fprintf(stderr, "optrollup node: cannot create the data directory %s: %s\n", nc.data_dir.c_str(), ec.message().c_str());
-      return 1;
-    }
+    if (ec) return failure(kName, "cannot create the data directory " + nc.data_dir + ": " + ec.message());
   }
   nc.genesis = *genesis;
   nc.proposer_key = *key;
-  nc.batch_interval_ms = batch_ms;
-  nc.fault_at_batch = fault;
+  nc.batch_interval_ms = seq->batch_interval_ms;
+  nc.fault_at_batch = seq->fault_at_batch;
   nc.oracle_feeder = a.flag("--dev-oracle");
   nc.log = logger("node");
   auto node = node::Node::open(nc, port);
-  if (!node) {
-    std::fprintf(stderr, "optrollup node: %s\n", node.error().c_str());
-    return 1;
-  }
+  if (!node) return failure(kName, node.error());
   (*node)->start();
-  auto api = start_api(**node, a.get_or("--api", "127.0.0.1:8080"), *l1_url);
+  auto api = start_api(**node, *api_at, l1_url);
   if (!api) {
-    std::fprintf(stderr, "optrollup node: API: %s\n", api.error().c_str());
     (*node)->stop();
-    return 1;
+    return failure(kName, api.error());
   }
-  logger("node")("API on port " + std::to_string(api->server->port()) + ", L1 " + *l1_url + ", data " + nc.data_dir);
+  logger("node")("API on port " + std::to_string(api->server->port()) + ", L1 " + l1_url + ", data " + nc.data_dir);
   std::string why;
   int sig = wait_for_stop(signals, [&] { return (*node)->failure(); }, why);
   api->server->stop();
   (*node)->stop();
   if (sig == 0) {
     // The log cannot be written: every request it did not take was refused; what it acknowledged is on disk.
-    std::fprintf(stderr, "optrollup node: stopped: %s\n", why.c_str());
-    return 1;
+    return failure(kName, "stopped: " + why);
   }
   logger("node")(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down");
   return 0;
@@ -376,40 +278,58 @@ int run_node(const Args& a) {
 }  // namespace
 
 std::vector<Command> node_commands() {
-  return {
-      {"devnet", "run a complete local network: L1, sequencer node with API, oracle feeder, challenger",
-       "usage: optrollup devnet [--data-dir DIR] [--api HOST:PORT] [--l1 HOST:PORT] [--challenge-period D]\n"
-       "                        [--clock D] [--batch-interval D] [--dissection K] [--block-time D]\n"
-       "                        [--fault-at-batch N] [--no-challenger] [--oracle-interval D | --no-oracle]\n\n"
-       "Starts, in one process, the embedded L1 (with the rollup contract, bridge and fraud-proof game), the\n"
-       "sequencer node and its JSON API, an oracle feeder (the devnet committee signs ETH and BTC prices) and an\n"
-       "honest challenger. Everything is kept under DIR: stop it with Ctrl-C and start it again to resume.\n"
-       "  --data-dir DIR        default ./devnet-data\n"
-       "  --api HOST:PORT       rollup API (default 127.0.0.1:8080)\n"
-       "  --l1 HOST:PORT        L1 API (default 127.0.0.1:8545)\n"
-       "  --challenge-period D  how long a batch can be disputed (default 60s)\n"
-       "  --clock D             each side's total time in a game (default 20s)\n"
-       "  --batch-interval D    how often the node closes a batch (default 2s)\n"
-       "  --dissection K        k-ary dissection degree (default 2)\n"
-       "  --block-time D        L1 block time (default 1s)\n"
-       "  --fault-at-batch N    post a wrong root for L1 batch N (to watch the challenger win)\n"
-       "  --no-challenger       leave challenging to separate `optrollup challenger` processes\n"
-       "  --oracle-interval D   how often the feeder signs ETH and BTC prices (default 3s)\n"
-       "  --no-oracle           no feeder (the state root then moves only with user requests)\n"
-       "Durations: 30s, 500ms, 2m or plain seconds. Port 0 in --api / --l1 picks a free port (printed).",
-       {"--data-dir", "--api", "--l1", "--challenge-period", "--clock", "--batch-interval", "--dissection",
-        "--block-time", "--fault-at-batch", "--oracle-interval"},
-       {"--no-challenger", "--no-oracle"}, run_devnet},
-      {"node", "run the sequencer node and its API against a running L1",
-       "usage: optrollup node --l1 URL (--key 0x... | --key-file PATH) [--data-dir DIR] [--api HOST:PORT]\n"
-       "                      [--batch-interval D] [--fault-at-batch N] [--dev-oracle]\n\n"
-       "The sequencer: takes orders, matches them, executes every step, posts batches to the L1 with the\n"
-       "proposer key (which needs bond tokens to stake) and answers disputes of its batches. The genesis comes\n"
-       "from the L1's config. Its input log is DIR/node.sqlite (default ./node-data): a restart replays it.\n"
-       "  --dev-oracle   sign ETH and BTC prices with the devnet committee keys (devnet only)",
-       {"--l1", "--key", "--key-file", "--data-dir", "--api", "--batch-interval", "--fault-at-batch"}, {"--dev-oracle"},
-       run_node},
+  Command devnet;
+  devnet.name = "devnet";
+  devnet.summary = "run a complete local network: L1, sequencer node with API, oracle feeder, challenger";
+  devnet.usage =
+      "usage: optrollup devnet [--data-dir DIR] [--api HOST:PORT] [--l1 HOST:PORT] [--challenge-period D]\n"
+      "                        [--clock D] [--batch-interval D] [--dissection K] [--block-time D]\n"
+      "                        [--fault-at-batch N] [--no-challenger] [--oracle-interval D | --no-oracle]\n\n"
+      "Starts, in one process, the embedded L1 (with the rollup contract, bridge and fraud-proof game), the\n"
+      "sequencer node and its JSON API, an oracle feeder (the devnet committee signs ETH and BTC prices) and an\n"
+      "honest challenger. Everything is kept under DIR: stop it with Ctrl-C and start it again to resume.";
+  devnet.flags = {
+      {"--data-dir", "DIR", "directory", "./devnet-data", "where the L1, the node and the challenger keep their data"},
+      {"--api", "HOST:PORT", "HOST:PORT or http://HOST:PORT", std::string("$") + kApiEnv + ", else " + kDefaultApi,
+       "where the rollup API listens"},
+      {"--l1", "HOST:PORT", "HOST:PORT or http://HOST:PORT", std::string("$") + kL1Env + ", else " + kDefaultL1,
+       "where the L1 API listens"},
+      {"--challenge-period", "D", "whole seconds", "60s", "how long a batch can be disputed"},
+      {"--clock", "D", "whole seconds", "20s", "each side's total time in a game"},
+      {"--dissection", "K", "integer 2..64", "2", "k-ary dissection degree"},
+      {"--block-time", "D", "duration", "1s", "L1 block time"},
   };
+  for (auto& f : sequencer_flag_specs()) devnet.flags.push_back(f);
+  devnet.flags.push_back({"--no-challenger", "", "", "", "leave challenging to separate `optrollup challenger` processes"});
+  devnet.flags.push_back({"--oracle-interval", "D", "duration >= 100ms", "3s", "how often the feeder signs ETH and BTC prices"});
+  devnet.flags.push_back({"--no-oracle", "", "", "", "no feeder (the state root then moves only with user requests)"});
+  devnet.notes = "Durations: 500ms, 30s, 2m, 1h or plain seconds. Port 0 in --api / --l1 picks a free port (printed).";
+  devnet.run = run_devnet;
+
+  Command node;
+  node.name = "node";
+  node.summary = "run the sequencer node and its API against a running L1";
+  node.usage =
+      "usage: optrollup node [--l1 URL] (--key 0x... | --key-file PATH) [--data-dir DIR] [--api HOST:PORT]\n"
+      "                      [--batch-interval D] [--fault-at-batch N] [--dev-oracle]\n\n"
+      "The sequencer: takes orders, matches them, executes every step, posts batches to the L1 with the\n"
+      "proposer key (which needs bond tokens to stake) and answers disputes of its batches. The genesis comes\n"
+      "from the L1's config. Its input log is DIR/node.sqlite: a restart replays it.";
+  FlagSpec key = key_flag();
+  key.help = "the proposer's key (it needs bond tokens on the L1)";
+  node.flags = {
+      l1_url_flag(),
+      key,
+      key_file_flag(),
+      {"--data-dir", "DIR", "directory", "./node-data", "where the input log is kept"},
+      {"--api", "HOST:PORT", "HOST:PORT or http://HOST:PORT", std::string("$") + kApiEnv + ", else " + kDefaultApi,
+       "where the rollup API listens (port 0: any free port)"},
+  };
+  for (auto& f : sequencer_flag_specs()) node.flags.push_back(f);
+  node.flags.push_back({"--dev-oracle", "", "", "", "sign ETH and BTC prices with the devnet committee keys (devnet only)"});
+  node.notes = "Durations: 500ms, 30s, 2m, 1h or plain seconds.";
+  node.run = run_node;
+  return {devnet, node};
 }
 
 }  // namespace opt::cli

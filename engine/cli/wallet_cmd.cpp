@@ -16,9 +16,9 @@ int keygen(const Args& a) {
   Address addr = *address_of(k);
   if (auto out = a.get("--out")) {
     struct stat st;
-    if (stat(out->c_str(), &st) == 0) return usage_error("keygen", "refusing to overwrite existing file " + *out);
+    if (stat(out->c_str(), &st) == 0) return failure("keygen", "--out: refusing to overwrite existing file " + *out);
     std::ofstream f(*out);
-    if (!f) return usage_error("keygen", "cannot write " + *out);
+    if (!f) return failure("keygen", "--out: cannot write " + *out);
     f << k.hex() << "\n";
     f.close();
     chmod(out->c_str(), 0600);
@@ -38,15 +38,8 @@ int keygen(const Args& a) {
 }
 
 int address(const Args& a) {
-  Result<PrivateKey, KeyError> k = err(KeyError::kBadHex);
-  if (auto h = a.get("--key")) {
-    k = parse_private_key(*h);
-  } else if (auto f = a.get("--key-file")) {
-    k = read_key_file(*f);
-  } else {
-    return usage_error("address", "give --key 0x... or --key-file PATH");
-  }
-  if (!k) return usage_error("address", to_string(k.error()));
+  auto k = required_key(a, "the key");
+  if (!k) return usage_error("address", k.error());
   std::string addr = to_checksum(*address_of(*k));
   if (a.flag("--json"))
     std::printf("%s\n", nlohmann::json{{"address", addr}}.dump().c_str());
@@ -58,17 +51,22 @@ int address(const Args& a) {
 }  // namespace
 
 std::vector<Command> wallet_commands() {
-  return {
-      {"keygen", "create a new secp256k1 key and print its address",
-       "usage: optrollup keygen [--out FILE] [--json]\n\n"
-       "Creates a private key from the kernel's random source and prints it with its Ethereum address.\n"
-       "  --out FILE   write the key to FILE (mode 0600) instead of printing it; never overwrites\n"
-       "  --json       print JSON",
-       {"--out"}, {"--json"}, keygen},
-      {"address", "print the Ethereum address of a private key",
-       "usage: optrollup address (--key 0x... | --key-file PATH) [--json]",
-       {"--key", "--key-file"}, {"--json"}, address},
-  };
+  const FlagSpec json = {"--json", "", "", "", "print JSON (errors too)"};
+  Command keygen_cmd;
+  keygen_cmd.name = "keygen";
+  keygen_cmd.summary = "create a new secp256k1 key and print its address";
+  keygen_cmd.usage =
+      "usage: optrollup keygen [--out FILE] [--json]\n\n"
+      "Creates a private key from the kernel's random source and prints it with its Ethereum address.";
+  keygen_cmd.flags = {{"--out", "FILE", "path", "print the key", "write the key to FILE (mode 0600) instead; never overwrites"}, json};
+  keygen_cmd.run = keygen;
+  Command address_cmd;
+  address_cmd.name = "address";
+  address_cmd.summary = "print the Ethereum address of a private key";
+  address_cmd.usage = "usage: optrollup address (--key 0x... | --key-file PATH) [--json]";
+  address_cmd.flags = {key_flag(), key_file_flag(), json};
+  address_cmd.run = address;
+  return {keygen_cmd, address_cmd};
 }
 
 }  // namespace opt::cli
