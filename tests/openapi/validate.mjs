@@ -43,7 +43,7 @@ function lint(api) {
     if (node === null || typeof node !== "object") return;
     if (typeof node.format === "string" && "type" in node && !kKnownFormats.has(node.format))
       problems.push(`${at}: unknown format '${node.format}'`);
-    for (const [k, v] of Object.entries(node)) walk(v, `${at}/${k}`);
+    for (const [k, v] of Object.entries(node)) walk(v, `${at}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`);
   };
   walk(api, "#");
   return problems;
