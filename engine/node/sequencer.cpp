@@ -6,8 +6,9 @@
 
 #include "engine/core/eip712.h"
 #include "engine/market/matching.h"
+#include "engine/node/admission.h"
 #include "engine/node/l1_follower.h"
-#include "engine/risk/margin.h"
+#include "engine/node/state_reads.h"
 #include "engine/stf/apply.h"
 #include "engine/stf/batch.h"
 #include "engine/stf/conservation.h"
@@ -110,71 +111,11 @@ struct Sequencer::Impl {
   const Params& params() const { return cfg.genesis.params; }
   bool publishing() const { return !replaying && events.active(); }
 
-  // ================= reading the state =================
-
-  std::optional<InstrumentLeaf> instrument_leaf(uint64_t id) const {
-    const Bytes* v = state.find(instrument_key(id));
-    if (!v) return std::nullopt;
-    auto l = decode_instrument(*v);
-    if (!l) return std::nullopt;
-    return *l;
-  }
-  GlobalLeaf global_leaf() const {
-    const Bytes* v = state.find(global_key());
-    auto g = v ? decode_global(*v) : Result<GlobalLeaf, CodecError>(GlobalLeaf{});
-    return g ? *g : GlobalLeaf{};
-  }
-  std::optional<OracleLeaf> oracle_leaf(uint32_t u) const {
-    const Bytes* v = state.find(oracle_key(u));
-    if (!v) return std::nullopt;
-    auto o = decode_oracle(*v);
-    if (!o) return std::nullopt;
-    return *o;
-  }
-  AccountLeaf account_leaf(const Address& a) const {
-    const Bytes* v = state.find(account_key(a));
-    if (!v) return {};
-    auto acc = decode_account(*v);
-    return acc ? *acc : AccountLeaf{};
-  }
-
-  AccountView account_view(const Address& a) const {
-    AccountView v;
-    v.address = a;
-    AccountLeaf acc = account_leaf(a);
-    v.nonce = acc.nonce;
-    v.collateral = acc.collateral;
-    std::vector<OracleLeaf> oracles;
-    for (const auto& p : acc.positions) {
-      if (std::none_of(oracles.begin(), oracles.end(), [&](const OracleLeaf& o) { return o.underlying == p.underlying; }))
-        if (auto o = oracle_leaf(p.underlying)) oracles.push_back(*o);
-    }
-    uint64_t now = std::max<uint64_t>(last_l2_ts, wall_ms() / 1000);
-    auto m = compute_margin(acc.collateral, acc.positions, oracles, now, params());
-    for (size_t i = 0; i < acc.positions.size(); ++i) v.positions.push_back({acc.positions[i], m ? m->marks[i] : 0});
-    if (m) {
-      v.equity = m->equity;
-      v.initial_margin = m->initial;
-      v.maintenance_margin = m->maintenance;
-      v.marks_stale = m->stale;
-    } else {
-      v.equity = acc.collateral;
-      v.marks_stale = true;
-    }
-    return v;
-  }
-
-  std::vector<InstrumentView> instrument_views() const {
-    std::vector<InstrumentView> out;
-    GlobalLeaf g = global_leaf();
-    for (uint64_t id = 1; id < g.next_instrument_id; ++id) {
-      auto l = instrument_leaf(id);
-      if (!l) continue;
-      std::string status = l->status == InstrumentStatus::kActive ? "active" : (l->long_open || l->short_open) ? "expired" : "settled";
-      out.push_back({*l, instrument_name(*l), status});
-    }
-    return out;
-  }
+  // Reads of the live state (state_reads.h).
+  std::optional<InstrumentLeaf> instrument_leaf(uint64_t id) const { return reads::instrument(state, id); }
+  GlobalLeaf global_leaf() const { return reads::global(state); }
+  std::optional<OracleLeaf> oracle_leaf(uint32_t u) const { return reads::oracle(state, u); }
+  AccountLeaf account_leaf(const Address& a) const { return reads::account(state, a); }
 
   // ================= applying steps =================
 
@@ -384,70 +325,10 @@ struct Sequencer::Impl {
     for (auto& [inst, e] : by_inst) outbox.push_back(std::move(e));
   }
 
-  // Admission checks: the trades the state machine would refuse are turned away before they rest.
-  std::optional<Refusal> admit(const SignedOrder& so, const OrderHash& h, uint64_t ts) {
-    const Order& o = so.order;
-    if (o.quantity == 0 || o.limit_price == 0) return refusal(NodeError::kZeroAmount, "quantity and limitPrice must be positive");
-    if (o.quantity > static_cast<uint64_t>(INT64_MAX) || o.limit_price > static_cast<uint64_t>(INT64_MAX))
-      return refusal(NodeError::kOutOfRange, "quantity or limitPrice out of range");
-    if (o.flags & ~kKnownOrderFlags) return refusal(NodeError::kBadFlags, "unknown order flag bits");
-    if ((o.flags & kPostOnly) && (o.flags & (kIoc | kFok)))
-      return refusal(NodeError::kBadFlags, "post-only cannot be combined with IOC or FOK: a post-only order never takes");
-    if (o.expiry <= ts) return refusal(NodeError::kOrderExpired, "the order's expiry has passed");
-    bool post_only = o.flags & kPostOnly;
-    uint64_t need_fee = post_only ? params().fees.maker_fee : params().fees.taker_fee;
-    if (o.max_fee < need_fee)
-      return refusal(NodeError::kFeeAboveMax, "the fee schedule charges " + std::to_string(need_fee) + " per contract, above maxFee");
-    auto inst = instrument_leaf(o.instrument);
-    if (!inst) return refusal(NodeError::kUnknownInstrument, "no instrument " + std::to_string(o.instrument));
-    if (inst->status != InstrumentStatus::kActive || inst->expiry <= ts) return refusal(NodeError::kInstrumentExpired, "the instrument has expired");
-    if (orders.count(h)) return refusal(NodeError::kDuplicateOrder, "this order was already submitted");
-    if (const Bytes* f = state.find(fill_key(h))) {
-      auto fl = decode_fill(*f);
-      if (fl && fl->owner == o.account && (fl->cancelled || fl->filled >= o.quantity))
-        return refusal(NodeError::kOrderReplayed, "this order is already filled or cancelled");
-    }
-    // Margin at admission: the account as if the whole order filled at its limit price.
-    AccountLeaf acc = account_leaf(o.account);
-    Position* p = acc.find(o.instrument);
-    int64_t before = p ? p->qty : 0;
-    if (o.flags & kReduceOnly) {
-      bool reduces = (o.is_buy && before < 0) || (!o.is_buy && before > 0);
-      if (!reduces) return refusal(NodeError::kReduceOnlyViolated, "a reduce-only order must reduce a position");
-      return std::nullopt;
-    }
-    i128 notional = static_cast<i128>(o.quantity) * o.limit_price / kMicro;
-    i128 fee = static_cast<i128>(o.quantity) * need_fee / kMicro;
-    acc.collateral = static_cast<int64_t>(std::clamp<i128>(acc.collateral + (o.is_buy ? -notional : notional) - fee, INT64_MIN / 2, INT64_MAX / 2));
-    int64_t delta = static_cast<int64_t>(o.quantity) * (o.is_buy ? 1 : -1);
-    if (p) {
-      p->qty += delta;
-      if (p->qty == 0) acc.positions.erase(acc.positions.begin() + (p - acc.positions.data()));
-    } else {
-      if (acc.positions.size() >= kMaxPositions) return refusal(NodeError::kTooManyPositions, "the account holds 64 positions");
-      acc.positions.push_back({inst->id, inst->underlying, inst->strike, inst->expiry, inst->is_call, delta});
-      std::sort(acc.positions.begin(), acc.positions.end(), [](const Position& a, const Position& b) { return a.instrument < b.instrument; });
-    }
-    std::vector<OracleLeaf> oracles;
-    for (const auto& q : acc.positions) {
-      if (std::any_of(oracles.begin(), oracles.end(), [&](const OracleLeaf& x) { return x.underlying == q.underlying; })) continue;
-      auto ol = oracle_leaf(q.underlying);
-      if (!ol) return refusal(NodeError::kNoOraclePrice, "no price yet for the underlying");
-      oracles.push_back(*ol);
-    }
-    auto m = compute_margin(acc.collateral, acc.positions, oracles, ts, params());
-    if (!m) return refusal(NodeError::kOutOfRange, "margin cannot be computed");
-    if (m->stale) return refusal(NodeError::kStaleOracle, "the oracle price is stale: no new risk until it is updated");
-    if (m->equity < m->initial)
-      return refusal(NodeError::kInsufficientMargin, "if filled, equity " + format_decimal(m->equity) + " USDC would be below initial margin " +
-                                                format_decimal(m->initial) + " USDC");
-    return std::nullopt;
-  }
-
   Outcome process_order(const SignedOrder& so, const OrderHash& h, uint64_t at_ms) {
     Outcome out;
     const uint64_t ts = last_l2_ts;
-    if (auto r = admit(so, h, ts)) {
+    if (auto r = admit(params(), state, so, h, ts, orders.count(h) > 0)) {
       out.refusal = r;
       counters.orders_rejected++;
       return out;
@@ -642,7 +523,7 @@ struct Sequencer::Impl {
     }
     dirty_books.clear();
     r.book_sequence = book_sequence;
-    if (instruments_dirty) r.instruments = instrument_views();
+    if (instruments_dirty) r.instruments = reads::instrument_views(state);
     instruments_dirty = false;
     r.trades.swap(group_trades);
     counters.resting_orders.store(book.size());
@@ -897,7 +778,8 @@ Result<uint64_t, Refusal> Sequencer::submit_price_report(const PriceReportTx& re
 
 AccountView Sequencer::account(const Address& a) const {
   std::lock_guard lock(impl_->mu);
-  return impl_->account_view(a);
+  const uint64_t now = std::max<uint64_t>(impl_->last_l2_ts, wall_ms() / 1000);
+  return reads::account_view(impl_->state, impl_->params(), a, now);
 }
 
 std::optional<OrderView> Sequencer::order(const OrderHash& h) const {
