@@ -435,4 +435,37 @@ json batch_to_json(const node::BatchView& b) {
           {"games", games}};
 }
 
+std::vector<std::string> event_channels(const node::Event& e) {
+  return std::visit(
+      [](const auto& ev) -> std::vector<std::string> {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, node::BookDeltaEvent>) return {"orderbook:" + std::to_string(ev.instrument)};
+        else if constexpr (std::is_same_v<T, node::TradeEvent>) return {"trades", "trades:" + std::to_string(ev.trade.instrument)};
+        else if constexpr (std::is_same_v<T, node::AccountChangedEvent>) return {"account:" + to_hex(ev.address.view())};
+        else return {"batches"};
+      },
+      e);
+}
+
+json event_to_json(const node::Event& e) {
+  return std::visit(
+      [](const auto& ev) -> json {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, node::BookDeltaEvent>) {
+          return book_to_json(node::BookView{ev.instrument, ev.bids, ev.asks, ev.sequence});
+        } else if constexpr (std::is_same_v<T, node::TradeEvent>) {
+          return trade_to_json(ev.trade);
+        } else if constexpr (std::is_same_v<T, node::BatchStatusEvent>) {
+          json j = {{"index", ev.index}, {"status", node::to_string(ev.status)}};
+          if (ev.post_root) j["postRoot"] = ev.post_root->hex();
+          return j;
+        } else if constexpr (std::is_same_v<T, node::GameEvent>) {
+          return {{"index", ev.batch}, {"event", ev.ended ? "game_ended" : "game_started"}, {"game", ev.game}};
+        } else {
+          return {{"address", to_checksum(ev.address)}};
+        }
+      },
+      e);
+}
+
 }  // namespace opt::api

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -90,6 +91,15 @@ nlohmann::json account_to_json(const node::AccountView& a);
 nlohmann::json withdrawal_to_json(const node::WithdrawalView& w);
 nlohmann::json batch_to_json(const node::BatchView& b);
 nlohmann::json game_to_json(const fp::Game& g);
+
+// ---- the node's events, as WebSocket channels and messages ----
+
+// The channels an event is published on: "orderbook:<instrument>", "trades" and "trades:<instrument>",
+// "batches", "account:<0x address, lower case>".
+std::vector<std::string> event_channels(const node::Event& e);
+// The message's data. An account event carries only {"address"}: the publisher renders the account as
+// GET /v1/accounts/{address} shows it (account_to_json of Node::account) when it sends it.
+nlohmann::json event_to_json(const node::Event& e);
 
 // "ETH" for 1, "BTC" for 2, "U<n>" otherwise (as in node::instrument_name).
 std::string underlying_symbol(uint32_t underlying);

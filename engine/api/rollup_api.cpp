@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "bridge/config.h"
 #include "engine/api/json_mapping.h"
 #include "engine/common/genesis_json.h"
 #include "engine/core/eip712.h"
@@ -96,7 +97,10 @@ void check_body_size(const Request& req, size_t max) {
     throw ApiError(413, "body_too_large", "the body is larger than " + std::to_string(max) + " bytes");
 }
 
-[[noreturn]] void refuse(const node::Refusal& r) { throw ApiError(status_for(r), r.code, r.message); }
+[[noreturn]] void refuse(const node::Refusal& r) {
+  const WireError w = wire_error(r);
+  throw ApiError(w.status, w.code, r.message);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP counters: per route (the pattern, not the path, so cardinality stays bounded whatever clients
@@ -177,7 +181,7 @@ class HttpMetrics {
 json config_json(const node::Node& node, const RollupApiOptions& opts) {
   const Genesis& g = node.genesis();
   const Params& p = g.params;
-  const json l1 = node.l1_config();
+  const json l1 = l1::config_to_json(node.l1_config());
   auto l1_u64 = [&](const char* key) -> json {
     auto it = l1.find(key);
     return it != l1.end() && it->is_number_unsigned() ? *it : json(nullptr);
@@ -215,22 +219,56 @@ json config_json(const node::Node& node, const RollupApiOptions& opts) {
 
 }  // namespace
 
-int status_for(const node::Refusal& r) {
-  // Malformed input: the request could never be valid, whatever the state.
-  static const std::set<std::string> kMalformed = {
-      "bad_request", "bad_json",      "bad_field",  "missing_field", "unknown_field", "out_of_range",
-      "bad_hex",     "bad_address",   "bad_signature", "high_s_signature", "bad_flags", "zero_amount",
-      "malformed",   "overflow"};
-  // The node cannot take commands now; the client may retry later.
-  static const std::set<std::string> kUnavailable = {"not_ready", "storage", "stopping", "unavailable"};
-  if (kMalformed.count(r.code)) return 400;
-  if (kUnavailable.count(r.code)) return 503;
-  if (r.code == "internal" || r.code == "corrupt_state") return 500;  // a node bug, never the client's input
-  if (r.code == "unknown_order" || r.code == "not_found") return 404;
-  // Well-formed but refused by the rules or the current state: signer_mismatch (e.g. signed for another
-  // chain), unknown_instrument, insufficient_margin, duplicate_order, order_replayed, bad_nonce, ...
-  return 422;
+namespace {
+
+// The HTTP status of a state-machine refusal: malformed input 400 (it could never be valid, whatever the
+// state), a corrupt state 500 (a node bug), anything else 422 (well-formed, refused by the rules or the
+// current state). The wire code is the Code's own snake_case name.
+int status_of(Code c) {
+  switch (c) {
+    case Code::kMalformed:
+    case Code::kBadSignature:
+    case Code::kHighSignature:
+    case Code::kZeroAmount:
+    case Code::kBadFlags:
+    case Code::kOverflow: return 400;
+    case Code::kCorruptState: return 500;
+    default: return 422;
+  }
 }
+
+}  // namespace
+
+// The one table from the node's refusals to HTTP: each reason's status and wire code.
+WireError wire_error(const node::Refusal& r) {
+  using E = node::NodeError;
+  switch (r.code) {
+    case E::kRefusedByRules: return {status_of(r.stf), opt::to_string(r.stf)};
+    case E::kZeroAmount: return {400, "zero_amount"};
+    case E::kOutOfRange: return {400, "out_of_range"};
+    case E::kBadFlags: return {400, "bad_flags"};
+    case E::kBadSignature: return {400, "bad_signature"};
+    case E::kHighSSignature: return {400, "high_s_signature"};
+    case E::kOrderExpired: return {422, "order_expired"};
+    case E::kFeeAboveMax: return {422, "fee_above_max"};
+    case E::kUnknownInstrument: return {422, "unknown_instrument"};
+    case E::kInstrumentExpired: return {422, "instrument_expired"};
+    case E::kDuplicateOrder: return {422, "duplicate_order"};
+    case E::kOrderReplayed: return {422, "order_replayed"};
+    case E::kReduceOnlyViolated: return {422, "reduce_only_violated"};
+    case E::kTooManyPositions: return {422, "too_many_positions"};
+    case E::kNoOraclePrice: return {422, "no_oracle_price"};
+    case E::kStaleOracle: return {422, "stale_oracle"};
+    case E::kInsufficientMargin: return {422, "insufficient_margin"};
+    case E::kSignerMismatch: return {422, "signer_mismatch"};  // e.g. signed for another chain
+    case E::kNotReady: return {503, "not_ready"};
+    case E::kStorage: return {503, "storage"};
+    case E::kInternal: return {500, "internal"};
+  }
+  return {500, "internal"};
+}
+
+int status_for(const node::Refusal& r) { return wire_error(r).status; }
 
 http::ServerOptions rollup_server_options(const RollupApiOptions& opts, std::string host, uint16_t port) {
   http::ServerOptions o;
@@ -267,6 +305,8 @@ std::string node_metrics_text(const node::NodeStats& s) {
       {"optrollup_log_commits_total", "counter", "Group commits of the input log (fsyncs).", s.log_commits},
       {"optrollup_log_records_total", "counter", "Records appended to the input log.", s.log_records},
       {"optrollup_l1_errors_total", "counter", "Failed calls to the L1.", s.l1_errors},
+      {"optrollup_batches_checked_total", "counter", "Batches whose state was checked against the conservation identity.", s.batches_checked},
+      {"optrollup_conservation_failures_total", "counter", "Batches after which the conservation identity did not hold (never, unless apply() has a bug).", s.conservation_failures},
   };
   std::string out;
   for (const auto& m : metrics) {
@@ -587,26 +627,34 @@ http::WsHandler rollup_ws_handler(node::Node& node) {
   };
 }
 
-void attach_publisher(node::Node& node, http::Server& server) {
-  node.set_publisher(
-      [&server, &node](const std::string& channel, const json& message) {
-        // An account update carries the account exactly as GET /v1/accounts/{address} shows it (the node
-        // publishes only the address; it runs on the sequencer thread after its lock is released).
-        json rendered;
-        const json* data = &message;
-        if (channel.rfind("account:", 0) == 0) {
-          if (auto a = parse_address(message.value("address", std::string()))) {
-            rendered = account_to_json(node.account(*a));
-            data = &rendered;
-          }
-        }
-        // Built as text around the JSON: no copy of the message into a wrapper object.
-        std::string text = "{\"channel\":" + json(channel).dump() + ",\"data\":" +
-                           data->dump(-1, ' ', false, json::error_handler_t::replace) + "}";
-        server.publish(channel, text);
-      },
-      // Nobody connected: the node need not build messages at all.
-      [&server](const std::string&) { return server.websocket_sessions() > 0; });
-}
+namespace {
+
+// Renders the node's events as {"channel": "...", "data": {...}} frames for the server's sessions.
+class WsPublisher final : public node::EventSink {
+ public:
+  WsPublisher(node::Node& node, http::Server& server) : node_(node), server_(server) {}
+  // Nobody connected: the node need not build events at all.
+  bool active() const override { return server_.websocket_sessions() > 0; }
+  void on_event(const node::Event& e) override {
+    json data;
+    if (const auto* a = std::get_if<node::AccountChangedEvent>(&e)) {
+      // The account exactly as GET /v1/accounts/{address} shows it (the node calls this outside its locks).
+      data = account_to_json(node_.account(a->address));
+    } else {
+      data = event_to_json(e);
+    }
+    // Built as text around the JSON: no copy of the message into a wrapper object.
+    const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
+    for (const auto& channel : event_channels(e)) server_.publish(channel, "{\"channel\":" + json(channel).dump() + ",\"data\":" + text + "}");
+  }
+
+ private:
+  node::Node& node_;
+  http::Server& server_;
+};
+
+}  // namespace
+
+void attach_publisher(node::Node& node, http::Server& server) { node.set_event_sink(std::make_shared<WsPublisher>(node, server)); }
 
 }  // namespace opt::api

@@ -61,7 +61,7 @@ inline constexpr size_t kMaxSubscriptionsPerSession = 64;
 
 // Forwards everything the node publishes to the server's WebSocket sessions as
 // {"channel": "...", "data": {...}}. Both must outlive the node's publishing (stop the node first, or
-// call node.set_publisher({}) before destroying the server).
+// call node.set_event_sink(nullptr) before destroying the server).
 void attach_publisher(node::Node& node, http::Server& server);
 
 // Node-side metrics in the Prometheus text format (version 0.0.4), without the HTTP counters that
@@ -70,7 +70,13 @@ std::string node_metrics_text(const node::NodeStats& s);
 // Connection gauges of a server, for RollupApiOptions::extra_metrics.
 std::string server_metrics_text(const http::Server& server);
 
-// HTTP status for a node refusal: 400 malformed, 422 refused by the rules, 503 not ready, 500 a node bug.
-int status_for(const node::Refusal& r);
+// A node refusal on the wire: 400 malformed, 422 refused by the rules, 503 not ready, 500 a node bug, and
+// its snake_case code (a state-machine refusal keeps the Code's own name).
+struct WireError {
+  int status = 500;
+  const char* code = "internal";
+};
+WireError wire_error(const node::Refusal& r);
+int status_for(const node::Refusal& r);  // wire_error(r).status
 
 }  // namespace opt::api

@@ -42,7 +42,13 @@ TEST_CASE("e2e fraud: a wrong root is challenged, proven, removed, and the chain
   // ---- the batch is removed, on the L1 and in the rollup API ----
   json removed = get_ok(l1, "/l1/v1/batches/" + std::to_string(kFault));
   CHECK(removed.at("status") == "removed");
-  json removed_view = get_ok(api, "/v1/batches/" + std::to_string(kFault));
+  // The rollup API serves batches from the node's cache, which follows the L1's events within a poll.
+  json removed_view;
+  wait_until(10s, [&] {
+    removed_view = get_ok(api, "/v1/batches/" + std::to_string(kFault));
+    return removed_view.at("status") == "removed" && !removed_view.at("games").empty() &&
+           removed_view.at("games")[0].at("status") != "open";
+  }, 100ms);
   CHECK(removed_view.at("status") == "removed");
   REQUIRE(removed_view.at("games").size() == 1);
   CHECK(removed_view.at("games")[0].at("status") == "challenger_won");

@@ -177,6 +177,18 @@ TEST_CASE("e2e tour: deposit, trade, account, final batch, withdraw and claim ov
     return false;
   }));
 
+  // ---- the node checked the conservation identity (docs/risk.md) after every batch it closed ----
+  Answer metrics = call(api, "GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  auto metric = [&](const std::string& name) -> uint64_t {
+    auto at = metrics.raw.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stoull(metrics.raw.substr(at + name.size() + 2));
+  };
+  CHECK(metric("optrollup_batches_checked_total") > 0);
+  CHECK(metric("optrollup_batches_checked_total") == metric("optrollup_batches_closed_total"));
+  CHECK(metric("optrollup_conservation_failures_total") == 0);
+
   // ---- the whole chain of commitments is intact, and the devnet stops cleanly ----
   check_batch_chain(l1);
   CHECK(net.terminate() == 0);

@@ -759,7 +759,7 @@ TEST_CASE("loopback: HTTP + WebSocket: order book delta and account update") {
   CHECK(m.status == 200);
   CHECK(m.body.find("optrollup_websocket_sessions 1\n") != std::string::npos);
 
-  f.node().set_publisher({});
+  f.node().set_event_sink(nullptr);
   ws.close();
   server->stop();
 }

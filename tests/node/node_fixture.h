@@ -81,6 +81,7 @@ struct FixtureOptions {
   uint64_t btc_price = 60'000 * kUsdc;
   uint64_t volatility = 800'000;  // 80%
   bool quiet = true;              // drop the node's log lines
+  std::function<void()> on_command;  // NodeConfig::on_command (hold the sequencer inside a command)
 };
 
 inline const PrivateKey& dev_key(size_t i) { return devnet::dev_keys().at(i); }
@@ -136,6 +137,7 @@ class NodeFixture {
     nc.batch_interval_ms = o.batch_interval_ms;
     nc.max_batch_txs = o.max_batch_txs;
     nc.durable = o.durable;
+    nc.on_command = o.on_command;
     if (!o.quiet) nc.log = [](const std::string& s) { std::fprintf(stderr, "node: %s\n", s.c_str()); };
     else nc.log = [](const std::string&) {};
     auto node = Node::open(nc, *port_);
@@ -184,7 +186,10 @@ class NodeFixture {
           t.sigs.push_back(*sign(typed_digest(domain(), r), dev_key(devnet::kOracleFirst + i)));
         auto res = node_->submit_price_report(t);
         ok = res.ok();
-        if (!ok) last = res.error().code + ": " + res.error().message;
+        if (!ok) {
+          const Refusal& e = res.error();
+          last = std::string(e.code == NodeError::kRefusedByRules ? opt::to_string(e.stf) : to_string(e.code)) + ": " + e.message;
+        }
       }
       if (!ok) throw std::runtime_error("price report refused: " + last);
     }
