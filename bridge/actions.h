@@ -1,5 +1,5 @@
 // L1 actions: EIP-712 typed messages under the domain {name "optrollup-l1", version "1", chainId}
-// (DESIGN.md section 10). One generic representation serves the built-in actions and those a module
+// (docs/l1.md, section 2). One generic representation serves the built-in actions and those a module
 // adds later (the fraud-proof game): an ActionSpec is parsed from its encodeType string, so the string is
 // the single source of truth for the struct hash, the JSON field names and the field widths.
 //

@@ -1,4 +1,4 @@
-// The L1's JSON HTTP API (DESIGN.md section 10, docs/l1.md): pure handlers over opt::http::Request and
+// The L1's JSON HTTP API (docs/l1.md, section 7): pure handlers over opt::http::Request and
 // Response, registered on a Router, so they are tested without sockets.
 //
 //   POST /l1/v1/actions                 GET /l1/v1/config           GET /l1/v1/head

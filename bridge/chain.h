@@ -1,4 +1,4 @@
-// The embedded L1 (DESIGN.md section 7): a small deterministic chain with blocks at a fixed interval,
+// The embedded L1 (docs/l1.md): a small deterministic chain with blocks at a fixed interval,
 // accounts with nonces, a USDC ledger and a bond-token ledger, EIP-712 signed actions, and on it the
 // rollup contract (the chain of batch commitments) and the bridge (inbox, escrow, withdrawals).
 //

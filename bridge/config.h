@@ -52,7 +52,7 @@ struct L1Config {
                                                   uint64_t bond = 10'000 * kTokenUnit);
 };
 
-// The well-known anvil/hardhat development keys ("test test ... junk"), public by design (DESIGN.md 10).
+// The well-known anvil/hardhat development keys ("test test ... junk"), public by design (docs/operations.md).
 struct DevAccount {
   PrivateKey key;
   Address address;

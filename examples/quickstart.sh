@@ -27,7 +27,7 @@ API=${OPTROLLUP_API:-http://127.0.0.1:8080}
 L1=${OPTROLLUP_L1:-http://127.0.0.1:8545}
 o() { "$OPTROLLUP" "$@" --api "$API" --l1 "$L1"; }
 
-# Dev accounts 0 and 1: anvil's well-known keys, funded on L1 by the devnet (DESIGN.md section 10).
+# Dev accounts 0 and 1: anvil's well-known keys, funded on L1 by the devnet (docs/operations.md, section 8).
 A_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 A=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 B_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d

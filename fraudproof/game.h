@@ -1,4 +1,4 @@
-// The fraud-proof game (DESIGN.md section 8), played on the L1 as an extension of the rollup contract.
+// The fraud-proof game (docs/fraud-proofs.md), played on the L1 as an extension of the rollup contract.
 //
 // A challenger disputes a batch that is not final, locking a bond. The game runs over the batch's steps
 // padded to P = k^R positions (R = ceil(log_k N)); positions at or beyond N are no-op steps whose root is

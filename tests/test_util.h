@@ -25,7 +25,7 @@ inline Hash32 h32(const std::string& s) { return *Hash32::from_hex(s); }
 inline Address addr(const std::string& s) { return *Address::from_hex(s); }
 inline PrivateKey key(const std::string& s) { return *PrivateKey::from_hex(s); }
 
-// The anvil/hardhat development keys (DESIGN.md section 10).
+// The anvil/hardhat development keys (docs/operations.md, section 8).
 inline PrivateKey dev_key(size_t i) {
   static const nlohmann::json v = load_json("ethereum.json");
   return key(v["devKeys"][i]["privateKey"].get<std::string>());

@@ -1,4 +1,4 @@
-// The rollup API's JSON forms (DESIGN.md section 9): strict parsing of the signed messages clients POST,
+// The rollup API's JSON forms (docs/api.md, docs/openapi.yaml): strict parsing of the signed messages clients POST,
 // and the JSON of the node's views. Shared by the HTTP handlers, the WebSocket handler and the tests.
 //
 // Numbers: amounts, prices, quantities, nonces, collateral, equity, margins, marks and strikes may exceed

@@ -26,7 +26,7 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------------------------------------
 // Parameters of GET requests. Every query parameter must be one the route knows (a typo such as
 // "?acount=" would otherwise silently list nothing); an empty value counts as absent, so the template
-// form "?instrument=&limit=" of DESIGN.md section 9 works as written.
+// form "?instrument=&limit=" in docs/api.md works as written.
 
 void allow_query(const Request& req, std::initializer_list<const char*> allowed) {
   for (const auto& [name, value] : req.query) {
@@ -97,9 +97,9 @@ void check_body_size(const Request& req, size_t max) {
     throw ApiError(413, "body_too_large", "the body is larger than " + std::to_string(max) + " bytes");
 }
 
-[[noreturn]] void refuse(const node::Refusal& r) {
+Response refusal_response(const node::Refusal& r) {
   const WireError w = wire_error(r);
-  throw ApiError(w.status, w.code, r.message);
+  return http::error_response(w.status, w.code, r.message);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -275,11 +275,11 @@ http::ServerOptions rollup_server_options(const RollupApiOptions& opts, std::str
   o.host = std::move(host);
   o.port = port;
   o.max_body_bytes = opts.max_body_bytes;
-  // A command holds its io thread until its group commit is durable, so throughput is at most
-  // threads / commit time: the pool is sized for concurrency (64 in flight covers 20,000 orders/s at a
-  // 3 ms commit), but not far beyond the cores, where switching between threads costs more than it gains.
+  // Commands answer asynchronously (no io thread waits for a group commit) and an order's signature is
+  // recovered on the io thread that parsed it, so a few io threads per core keep every core busy; a few
+  // rather than one, so a slower read (a withdrawal proof) does not hold up the requests behind it.
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  o.threads = static_cast<int>(std::clamp(8u * cores, 16u, 64u));
+  o.threads = static_cast<int>(std::clamp(2u * cores, 4u, 16u));
   o.server_name = "optrollup-node";
   return o;
 }
@@ -342,6 +342,27 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
       Response r = http::guarded(context, [&] { return h(req); });
       counters->record(r.status, std::chrono::steady_clock::now() - t0);
       return r;
+    });
+  };
+  // Commands answer once their inputs are durable: asynchronously, so a waiting command holds no io thread.
+  // `h` parses and submits (what it throws is answered at once); the node's answer comes through the
+  // Respond it was given, counted when it is sent.
+  auto add_async = [&](const std::string& method, const std::string& pattern, http::AsyncHandler h) {
+    RouteCounters* counters = &metrics->add(method, pattern);
+    router.add_async(method, pattern, [metrics, counters, h = std::move(h), context = method + " " + pattern](
+                                          const Request& req, http::Respond respond) {
+      auto t0 = std::chrono::steady_clock::now();
+      http::Respond counted = [counters, t0, respond = std::move(respond)](Response r) {
+        counters->record(r.status, std::chrono::steady_clock::now() - t0);
+        respond(std::move(r));
+      };
+      bool submitted = false;
+      Response failed = http::guarded(context, [&] {
+        h(req, counted);
+        submitted = true;
+        return Response{};
+      });
+      if (!submitted) counted(std::move(failed));
     });
   };
   // The config never changes while the node runs: serve one rendering of it.
@@ -421,14 +442,14 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
     return http::json_response(200, account_to_json(node.account(a)));
   });
 
-  add("POST", "/v1/orders", [&node, max_body](const Request& req) {
+  add_async("POST", "/v1/orders", [&node, max_body](const Request& req, http::Respond respond) {
     check_body_size(req, max_body);
     allow_query(req, {});
     SignedOrder order = signed_order_from_json(parse_body(req.body));
-    // Blocks until the order and its fills are in the durable log: the answer is a promise.
-    auto r = node.submit_order(order);
-    if (!r) refuse(r.error());
-    return http::json_response(200, order_ack_to_json(*r));
+    // Answered once the order and its fills are in the durable log: the answer is a promise.
+    node.submit_order_async(order, [respond](Result<node::OrderAck, node::Refusal> r) {
+      respond(r ? http::json_response(200, order_ack_to_json(*r)) : refusal_response(r.error()));
+    });
   });
 
   add("GET", "/v1/orders/{orderHash}", [&node](const Request& req) {
@@ -452,36 +473,38 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
     return http::json_response(200, {{"orders", list}});
   });
 
-  add("POST", "/v1/cancels", [&node, max_body](const Request& req) {
+  add_async("POST", "/v1/cancels", [&node, max_body](const Request& req, http::Respond respond) {
     check_body_size(req, max_body);
     allow_query(req, {});
     CancelTx cancel = cancel_from_json(parse_body(req.body));
-    auto r = node.submit_cancel(cancel);
-    if (!r) refuse(r.error());
-    // A cancel of an order the node never saw is still applied (it stops that order from ever filling),
-    // so the answer does not depend on the order being known here.
-    json j = {{"orderHash", r->hex()}, {"cancelled", true}, {"status", "cancelled"}};
-    if (auto v = node.order(*r)) {
-      j["status"] = node::to_string(v->status);
-      j["filled"] = std::to_string(v->filled);
-    }
-    return http::json_response(200, j);
+    node.submit_cancel_async(cancel, [&node, respond](Result<OrderHash, node::Refusal> r) {
+      if (!r) return respond(refusal_response(r.error()));
+      // A cancel of an order the node never saw is still applied (it stops that order from ever filling),
+      // so the answer does not depend on the order being known here.
+      json j = {{"orderHash", r->hex()}, {"cancelled", true}, {"status", "cancelled"}};
+      if (auto v = node.order(*r)) {
+        j["status"] = node::to_string(v->status);
+        j["filled"] = std::to_string(v->filled);
+      }
+      respond(http::json_response(200, j));
+    });
   });
 
-  add("POST", "/v1/withdrawals", [&node, max_body](const Request& req) {
+  add_async("POST", "/v1/withdrawals", [&node, max_body](const Request& req, http::Respond respond) {
     check_body_size(req, max_body);
     allow_query(req, {});
     WithdrawTx w = withdraw_from_json(parse_body(req.body));
-    auto r = node.submit_withdrawal(w);
-    if (!r) refuse(r.error());
-    for (const auto& v : node.withdrawals(w.withdraw.account))
-      if (v.leaf.index == *r) return http::json_response(200, withdrawal_to_json(v));
-    // Not listed yet (a view updated after the answer): the request's own fields say the same.
-    return http::json_response(200, {{"index", *r},
-                                     {"account", to_checksum(w.withdraw.account)},
-                                     {"recipient", to_checksum(w.withdraw.recipient)},
-                                     {"amount", std::to_string(w.withdraw.amount)},
-                                     {"status", "pending"}});
+    node.submit_withdrawal_async(w, [&node, w, respond](Result<uint64_t, node::Refusal> r) {
+      if (!r) return respond(refusal_response(r.error()));
+      for (const auto& v : node.withdrawals(w.withdraw.account))
+        if (v.leaf.index == *r) return respond(http::json_response(200, withdrawal_to_json(v)));
+      // Not listed yet (a view updated after the answer): the request's own fields say the same.
+      respond(http::json_response(200, {{"index", *r},
+                                        {"account", to_checksum(w.withdraw.account)},
+                                        {"recipient", to_checksum(w.withdraw.recipient)},
+                                        {"amount", std::to_string(w.withdraw.amount)},
+                                        {"status", "pending"}}));
+    });
   });
 
   add("GET", "/v1/withdrawals/{address}", [&node](const Request& req) {

@@ -1,4 +1,4 @@
-// The rollup's JSON HTTP + WebSocket API (DESIGN.md section 9; docs/api.md, docs/openapi.yaml): pure
+// The rollup's JSON HTTP + WebSocket API (docs/api.md, docs/openapi.yaml): pure
 // handlers over the sequencer node, registered on an http::Router, so they are tested without sockets.
 //
 //   GET  /v1/health                    GET  /v1/config                 GET /metrics (Prometheus text)

@@ -1,4 +1,4 @@
-// The client subcommands (DESIGN.md section 10): deposit, order, cancel, withdraw, claim, status, account.
+// The client subcommands (docs/operations.md, section 8): deposit, order, cancel, withdraw, claim, status, account.
 // They sign EIP-712 messages for the user (the L2 domain from GET /v1/config, the L1 domain from the L1's
 // config) and talk to the rollup API and the L1 API. Amounts are human decimals ("1000", "12.5").
 #include <chrono>

@@ -56,8 +56,6 @@ Result<ApiServer, std::string> start_api(node::Node& n, const Endpoint& listen, 
   o.extra_metrics = [server_slot] { return *server_slot ? api::server_metrics_text(**server_slot) : std::string(); };
   api::add_rollup_routes(*s.router, n, o);
   http::ServerOptions so = api::rollup_server_options(o, listen.host, listen.port);
-  // Handlers block until an order is durable (group commit): enough threads to keep many in flight.
-  so.threads = std::max(so.threads, 48);
   s.server = std::make_unique<http::Server>(so, s.router);
   *server_slot = s.server.get();
   s.server->set_websocket("/v1/ws", api::rollup_ws_handler(n));

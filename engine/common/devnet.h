@@ -1,4 +1,4 @@
-// The development network's fixed cast (DESIGN.md section 10): the ten well-known anvil/hardhat keys
+// The development network's fixed cast (docs/operations.md, section 8): the ten well-known anvil/hardhat keys
 // (mnemonic "test test ... junk", public by design) and the roles the devnet gives them, plus the devnet's
 // L2 genesis (parameters and the option ladder).
 //

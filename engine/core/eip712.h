@@ -1,5 +1,5 @@
 // EIP-712 typed-data hashing: domain separators, a generic struct encoder, and the struct hashes of every
-// message optrollup users sign (DESIGN.md section 4), so ethers.js signTypedData and MetaMask sign
+// message optrollup users sign (docs/protocol.md, "Signed messages"), so ethers.js signTypedData and MetaMask sign
 // exactly the digests the state machine checks.
 #pragma once
 
@@ -47,7 +47,7 @@ Hash32 type_hash(std::string_view encode_type);
 // keccak256(0x19 0x01 || domainSeparator || structHash)
 Hash32 eip712_digest(const Hash32& domain_separator, const Hash32& struct_hash);
 
-// The encodeType strings of DESIGN.md section 4 (plus Liquidate, documented in docs/protocol.md).
+// The encodeType strings of docs/protocol.md, "Signed messages".
 inline constexpr std::string_view kOrderType =
     "Order(address account,uint64 instrument,bool isBuy,uint64 quantity,uint64 limitPrice,uint64 maxFee,"
     "uint64 nonce,uint64 expiry,uint8 flags)";
@@ -73,7 +73,7 @@ template <class M>
 Hash32 typed_digest(const Hash32& domain_separator, const M& m) {
   return eip712_digest(domain_separator, struct_hash(m));
 }
-// An order's hash is its EIP-712 digest (DESIGN.md section 4).
+// An order's hash is its EIP-712 digest (docs/protocol.md, "Signed messages").
 inline OrderHash order_hash(const Hash32& domain_separator, const Order& o) {
   return OrderHash::from(typed_digest(domain_separator, o));
 }

@@ -1,4 +1,4 @@
-// The binary Merkle tree over a batch's transactions (txDataRoot, DESIGN.md section 7):
+// The binary Merkle tree over a batch's transactions (txDataRoot, docs/encoding.md):
 //   leaf i   = keccak256(tx_i)                 (the encoded transaction)
 //   padding  = 32 zero bytes, up to the next power of two (a batch of 1 has no padding)
 //   internal = keccak256(left || right)

@@ -1,4 +1,4 @@
-// The messages users sign (EIP-712 structs). Field order and widths follow DESIGN.md section 4.
+// The messages users sign (EIP-712 structs). Field order and widths follow docs/protocol.md, "Signed messages".
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 namespace opt {
 
-// Order flags (bit positions fixed by DESIGN.md section 4).
+// Order flags (bit positions fixed by docs/protocol.md, "Signed messages").
 enum OrderFlag : uint8_t {
   kPostOnly = 1 << 0,
   kIoc = 1 << 1,

@@ -1,4 +1,4 @@
-// Transactions: one per step of the state machine (DESIGN.md section 6), and their canonical encoding.
+// Transactions: one per step of the state machine (docs/protocol.md), and their canonical encoding (docs/encoding.md).
 // The wire format is specified with golden vectors in docs/encoding.md.
 #pragma once
 

@@ -1,10 +1,10 @@
-// The matching engine: one price-time priority limit order book per instrument (DESIGN.md section 2,
+// The matching engine: one price-time priority limit order book per instrument (docs/architecture.md,
 // engine/market). It is off the proven path: it only decides which trades the sequencer proposes, and the
 // state machine checks every one of them again (signatures, limits, fill leaves, reduce-only, margin).
 // So it holds no signatures to verify, does no I/O and reads no clock (the caller passes `now`); it is
 // used from one thread.
 //
-// Order types, from the signed flags (DESIGN.md section 4):
+// Order types, from the signed flags (docs/protocol.md, "Signed messages"):
 //  - limit (no flag): matches what crosses, the remainder rests at its limit price (FIFO in the level).
 //  - post-only: rejected, with nothing changed, if it would fill against anything; otherwise it rests.
 //    (The state machine refuses a post-only taker, so it must never take.) Crossing orders that could not

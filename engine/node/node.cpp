@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -267,18 +268,35 @@ void Node::stop() {
   if (m.l1_thread.joinable()) m.l1_thread.join();
 }
 
-Result<OrderAck, Refusal> Node::submit_order(const SignedOrder& order) {
+void Node::submit_order_async(const SignedOrder& order, Done<OrderAck> done) {
   Impl& m = *impl_;
   // The signature is checked here, on the caller's thread, so recoveries run in parallel.
   OrderHash h = order_hash(m.cfg.genesis.params.domain_separator, order.order);
   auto who = recover(Hash32::from(h), order.sig);
   if (!who)
-    return err(Refusal{who.error() == SigError::kHighS ? NodeError::kHighSSignature : NodeError::kBadSignature, Code::kOk, to_string(who.error())});
+    return done(err(Refusal{who.error() == SigError::kHighS ? NodeError::kHighSSignature : NodeError::kBadSignature, Code::kOk,
+                            to_string(who.error())}));
   if (*who != order.order.account)
-    return err(Refusal{NodeError::kSignerMismatch, Code::kOk,
-                       "the signature recovers to " + to_checksum(*who) + ", not the order's account (signed for another chain or contract?)"});
+    return done(err(Refusal{NodeError::kSignerMismatch, Code::kOk,
+                            "the signature recovers to " + to_checksum(*who) +
+                                ", not the order's account (signed for another chain or contract?)"}));
   m.cache.insert(order, SigCache::Entry{h, *who});
-  return m.sequencer->submit_order(order, h);
+  m.sequencer->submit_order_async(order, h, std::move(done));
+}
+
+void Node::submit_cancel_async(const CancelTx& cancel, Done<OrderHash> done) {
+  impl_->sequencer->submit_cancel_async(cancel, std::move(done));
+}
+
+void Node::submit_withdrawal_async(const WithdrawTx& withdraw, Done<uint64_t> done) {
+  impl_->sequencer->submit_withdrawal_async(withdraw, std::move(done));
+}
+
+Result<OrderAck, Refusal> Node::submit_order(const SignedOrder& order) {
+  std::promise<Result<OrderAck, Refusal>> answer;
+  auto got = answer.get_future();
+  submit_order_async(order, [&answer](Result<OrderAck, Refusal> r) { answer.set_value(std::move(r)); });
+  return got.get();
 }
 
 Result<OrderHash, Refusal> Node::submit_cancel(const CancelTx& cancel) { return impl_->sequencer->submit_cancel(cancel); }

@@ -62,7 +62,15 @@ class Node {
   // error). The request that hit it was refused, nothing later is accepted; the process should exit.
   std::optional<std::string> failure() const;
 
-  // ---- commands: block until the input is durable (or refused) ----
+  // ---- commands: answered once the input is durable (or refused) ----
+  // The asynchronous forms return at once and call `done` exactly once, from a node thread (an order's
+  // signature is checked on the caller's thread first, so recoveries run on the API's threads in
+  // parallel, before the sequencer); `done` must not block. The others wait for the answer.
+  template <class T>
+  using Done = Sequencer::Done<T>;
+  void submit_order_async(const SignedOrder& order, Done<OrderAck> done);
+  void submit_cancel_async(const CancelTx& cancel, Done<OrderHash> done);
+  void submit_withdrawal_async(const WithdrawTx& withdraw, Done<uint64_t> done);
   Result<OrderAck, Refusal> submit_order(const SignedOrder& order);
   Result<OrderHash, Refusal> submit_cancel(const CancelTx& cancel);
   // Returns the withdrawal index.

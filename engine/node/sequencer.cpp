@@ -39,7 +39,8 @@ struct Command {
   CancelTx cancel;
   WithdrawTx withdraw;
   PriceReportTx report;
-  std::promise<Outcome> done;
+  // Called once, when the command's inputs are durable (or it was refused), from the committer's thread.
+  std::function<void(Outcome)> done;
 };
 
 market::Culprit culprit_of(Code c) {
@@ -101,6 +102,27 @@ struct Sequencer::Impl {
   bool stopping = false;
   std::string failure;  // why the log could not be written; the node stops on it
   std::thread thread;
+
+  // ---- the committer (guarded by c_mu) ----
+  // The sequencer hands each processed command group to the committer and goes on with the next group
+  // while the committer writes: all groups waiting are appended in one transaction (one fsync), and only
+  // then are their commands answered and their events emitted. So the fsync overlaps the next group's
+  // matching, and a group commit grows with the load instead of stalling it.
+  struct Group {
+    std::vector<LogRecord> records;
+    std::vector<std::unique_ptr<Command>> cmds;
+    std::vector<Outcome> outcomes;
+    std::vector<Event> events;
+    std::optional<uint64_t> closed_seq;  // the batch this group closed
+  };
+  std::mutex c_mu;
+  std::condition_variable c_cv;
+  std::deque<Group> commits;
+  bool commit_stop = false;
+  std::thread committer;
+  // The newest local batch whose close record is durable (-1: none): the poster posts no batch before its
+  // close is in the log, so a restart always knows every batch the L1 may hold.
+  std::atomic<int64_t> durable_closed{-1};
 
   Impl(SequencerConfig c, InputLog& log, L1Follower& f, ReadModel& rm, EventHub& ev, NodeCounters& ct, SharedSigCache& sc)
       : cfg(std::move(c)), input_log(log), l1(f), read_model(rm), events(ev), counters(ct), cache(sc), book(std::random_device{}()) {}
@@ -535,14 +557,6 @@ struct Sequencer::Impl {
     if (r.instruments) read_model.publish_instruments(std::move(*r.instruments));
     read_model.add_trades(r.trades);
   }
-  void flush_events() {
-    std::vector<Event> out;
-    {
-      std::lock_guard lock(mu);
-      out.swap(outbox);
-    }
-    events.emit(out);
-  }
 
   // ================= replay =================
 
@@ -561,6 +575,9 @@ struct Sequencer::Impl {
       });
       replaying = false;
       if (!s) return s;
+      // Everything replayed is durable: the batches closed in the log may be posted.
+      for (const auto& b : batches)
+        if (b.state != BatchState::kOpen) durable_closed.store(static_cast<int64_t>(b.seq));
       publish_reads(take_reads());
     }
     if (n) log("replayed " + std::to_string(n) + " log records: root " + state.root().hex().substr(0, 12));
@@ -630,6 +647,7 @@ struct Sequencer::Impl {
       }
       const uint64_t now = wall_ms();
       const uint64_t inbox_len = l1.inbox_length(), head_ts = l1.head_timestamp();
+      Group group;
       std::vector<LogRecord> records;
       std::vector<Outcome> outcomes;
       Reads reads;
@@ -640,6 +658,7 @@ struct Sequencer::Impl {
           Writer w;
           w.u64(batches.back().seq);
           records.push_back({LogKind::kBatchClose, now, w.take()});
+          if (batches.back().state == BatchState::kClosed) group.closed_seq = batches.back().seq;
         }
         bool inbox_due = inbox_len > inbox_consumed;
         bool expiry_due = settlement_due(std::max<uint64_t>(last_l2_ts, now / 1000));
@@ -659,15 +678,54 @@ struct Sequencer::Impl {
           for (size_t i = 0; i < cmds.size(); ++i) outcomes.push_back(Outcome{refusal(NodeError::kNotReady, "the node cannot open a batch now"), {}, {}, 0});
         }
         reads = take_reads();
+        group.events.swap(outbox);
       }
       publish_reads(std::move(reads));
-      auto s = input_log.append(records);
-      for (size_t i = 0; i < cmds.size(); ++i) {
-        if (!s) outcomes[i].refusal = refusal(NodeError::kStorage, "the node cannot write its log: " + s.error());
-        cmds[i]->done.set_value(outcomes[i]);
+      group.records = std::move(records);
+      group.cmds = std::move(cmds);
+      group.outcomes = std::move(outcomes);
+      {
+        std::lock_guard lock(c_mu);
+        commits.push_back(std::move(group));
       }
-      flush_events();
-      if (!s) fail("cannot write its log " + s.error());
+      c_cv.notify_one();
+    }
+  }
+
+  // The committer's thread: see Group.
+  void commit_loop() {
+    bool broken = false;  // the log failed once: nothing after it is durable, so nothing is acknowledged
+    std::string why;
+    for (;;) {
+      std::deque<Group> take;
+      {
+        std::unique_lock lock(c_mu);
+        c_cv.wait(lock, [&] { return commit_stop || !commits.empty(); });
+        if (commits.empty()) break;
+        take.swap(commits);
+      }
+      size_t n = 0;
+      for (const auto& g : take) n += g.records.size();
+      std::vector<LogRecord> all;
+      all.reserve(n);
+      for (auto& g : take)
+        for (auto& r : g.records) all.push_back(std::move(r));
+      if (!broken) {
+        if (auto s = input_log.append(all); !s) {
+          broken = true;
+          why = s.error();
+          fail("cannot write its log " + why);
+        }
+      }
+      for (auto& g : take) {
+        for (size_t i = 0; i < g.cmds.size(); ++i) {
+          if (broken) g.outcomes[i].refusal = refusal(NodeError::kStorage, "the node cannot write its log: " + why);
+          g.cmds[i]->done(std::move(g.outcomes[i]));
+        }
+        if (broken) continue;
+        if (g.closed_seq) durable_closed.store(static_cast<int64_t>(*g.closed_seq));
+        events.emit(g.events);
+      }
     }
   }
 
@@ -684,15 +742,29 @@ struct Sequencer::Impl {
     if (on_failure) on_failure();
   }
 
-  Result<Outcome, Refusal> enqueue(std::unique_ptr<Command> c) {
-    auto fut = c->done.get_future();
+  // Queues a command; its done() is called once it is durable or refused (at once if the node stops).
+  void enqueue(std::unique_ptr<Command> c) {
     {
-      std::lock_guard lock(q_mu);
-      if (stopping) return err(refusal(NodeError::kNotReady, "the node is stopping"));
-      queue.push_back(std::move(c));
+      std::unique_lock lock(q_mu);
+      if (!stopping) {
+        queue.push_back(std::move(c));
+        lock.unlock();
+        q_cv.notify_one();
+        return;
+      }
     }
-    q_cv.notify_one();
-    return fut.get();
+    Outcome o;
+    o.refusal = refusal(NodeError::kNotReady, "the node is stopping");
+    c->done(std::move(o));
+  }
+
+  // The same, waiting for the answer.
+  Outcome run(std::unique_ptr<Command> c) {
+    std::promise<Outcome> answer;
+    auto got = answer.get_future();
+    c->done = [&answer](Outcome o) { answer.set_value(std::move(o)); };
+    enqueue(std::move(c));
+    return got.get();
   }
 };
 
@@ -712,6 +784,7 @@ void Sequencer::fail(const std::string& why) { impl_->fail(why); }
 Status<std::string> Sequencer::replay() { return impl_->replay(); }
 
 void Sequencer::start() {
+  impl_->committer = std::thread([m = impl_.get()] { m->commit_loop(); });
   impl_->thread = std::thread([m = impl_.get()] { m->loop(); });
 }
 
@@ -722,6 +795,13 @@ void Sequencer::stop() {
   }
   impl_->q_cv.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // The sequencer has handed over its last group: the committer writes and answers it, then ends.
+  {
+    std::lock_guard lock(impl_->c_mu);
+    impl_->commit_stop = true;
+  }
+  impl_->c_cv.notify_all();
+  if (impl_->committer.joinable()) impl_->committer.join();
 }
 
 bool Sequencer::stopping() const {
@@ -735,45 +815,72 @@ std::optional<std::string> Sequencer::failure() const {
   return impl_->failure;
 }
 
-Result<OrderAck, Refusal> Sequencer::submit_order(const SignedOrder& order, const OrderHash& hash) {
+namespace {
+
+// Turns an outcome into the answer of one kind of command.
+template <class T, class F>
+Result<T, Refusal> answer_of(Outcome o, F value) {
+  if (o.refusal) return err(std::move(*o.refusal));
+  return value(o);
+}
+
+}  // namespace
+
+void Sequencer::submit_order_async(const SignedOrder& order, const OrderHash& hash, Done<OrderAck> done) {
   auto c = std::make_unique<Command>();
   c->kind = LogKind::kOrder;
   c->order = order;
   c->hash = hash;
-  auto o = impl_->enqueue(std::move(c));
-  if (!o) return err(o.error());
-  if (o->refusal) return err(*o->refusal);
-  return o->ack;
+  c->done = [done = std::move(done)](Outcome o) { done(answer_of<OrderAck>(std::move(o), [](Outcome& x) { return x.ack; })); };
+  impl_->enqueue(std::move(c));
 }
 
-Result<OrderHash, Refusal> Sequencer::submit_cancel(const CancelTx& cancel) {
+void Sequencer::submit_cancel_async(const CancelTx& cancel, Done<OrderHash> done) {
   auto c = std::make_unique<Command>();
   c->kind = LogKind::kCancel;
   c->cancel = cancel;
-  auto o = impl_->enqueue(std::move(c));
-  if (!o) return err(o.error());
-  if (o->refusal) return err(*o->refusal);
-  return o->cancel_hash;
+  c->done = [done = std::move(done)](Outcome o) { done(answer_of<OrderHash>(std::move(o), [](Outcome& x) { return x.cancel_hash; })); };
+  impl_->enqueue(std::move(c));
 }
 
-Result<uint64_t, Refusal> Sequencer::submit_withdrawal(const WithdrawTx& withdraw) {
+void Sequencer::submit_withdrawal_async(const WithdrawTx& withdraw, Done<uint64_t> done) {
   auto c = std::make_unique<Command>();
   c->kind = LogKind::kWithdraw;
   c->withdraw = withdraw;
-  auto o = impl_->enqueue(std::move(c));
-  if (!o) return err(o.error());
-  if (o->refusal) return err(*o->refusal);
-  return o->value;
+  c->done = [done = std::move(done)](Outcome o) { done(answer_of<uint64_t>(std::move(o), [](Outcome& x) { return x.value; })); };
+  impl_->enqueue(std::move(c));
+}
+
+namespace {
+
+// Waits for an asynchronous submission's answer.
+template <class T, class Submit>
+Result<T, Refusal> wait_for(Submit submit) {
+  std::promise<Result<T, Refusal>> answer;
+  auto got = answer.get_future();
+  submit([&answer](Result<T, Refusal> r) { answer.set_value(std::move(r)); });
+  return got.get();
+}
+
+}  // namespace
+
+Result<OrderAck, Refusal> Sequencer::submit_order(const SignedOrder& order, const OrderHash& hash) {
+  return wait_for<OrderAck>([&](Done<OrderAck> d) { submit_order_async(order, hash, std::move(d)); });
+}
+
+Result<OrderHash, Refusal> Sequencer::submit_cancel(const CancelTx& cancel) {
+  return wait_for<OrderHash>([&](Done<OrderHash> d) { submit_cancel_async(cancel, std::move(d)); });
+}
+
+Result<uint64_t, Refusal> Sequencer::submit_withdrawal(const WithdrawTx& withdraw) {
+  return wait_for<uint64_t>([&](Done<uint64_t> d) { submit_withdrawal_async(withdraw, std::move(d)); });
 }
 
 Result<uint64_t, Refusal> Sequencer::submit_price_report(const PriceReportTx& report) {
   auto c = std::make_unique<Command>();
   c->kind = LogKind::kPriceReport;
   c->report = report;
-  auto o = impl_->enqueue(std::move(c));
-  if (!o) return err(o.error());
-  if (o->refusal) return err(*o->refusal);
-  return o->value;
+  return answer_of<uint64_t>(impl_->run(std::move(c)), [](Outcome& x) { return x.value; });
 }
 
 AccountView Sequencer::account(const Address& a) const {
@@ -839,6 +946,7 @@ std::optional<LocalBatch> Sequencer::next_to_post() const {
   auto& bs = impl_->batches;
   auto it = std::find_if(bs.begin(), bs.end(), [](const LocalBatch& x) { return !x.l1_index; });
   if (it == bs.end() || it->state != BatchState::kClosed) return std::nullopt;
+  if (static_cast<int64_t>(it->seq) > impl_->durable_closed.load()) return std::nullopt;  // its close is not durable yet
   return *it;
 }
 

@@ -99,7 +99,14 @@ class Sequencer {
   // accepted and the node's threads end.
   void fail(const std::string& why);
 
-  // ---- commands: block until the input is durable (or refused) ----
+  // ---- commands: answered once the input is durable (or refused) ----
+  // The asynchronous forms call `done` exactly once, from the committer's thread (or at once, from the
+  // caller's, when the node is stopping); the others block until then.
+  template <class T>
+  using Done = std::function<void(Result<T, Refusal>)>;
+  void submit_order_async(const SignedOrder& order, const OrderHash& hash, Done<OrderAck> done);
+  void submit_cancel_async(const CancelTx& cancel, Done<OrderHash> done);
+  void submit_withdrawal_async(const WithdrawTx& withdraw, Done<uint64_t> done);
   Result<OrderAck, Refusal> submit_order(const SignedOrder& order, const OrderHash& hash);
   Result<OrderHash, Refusal> submit_cancel(const CancelTx& cancel);
   Result<uint64_t, Refusal> submit_withdrawal(const WithdrawTx& withdraw);

@@ -1,4 +1,4 @@
-// Black-Scholes marks for the margin engine, in integers (DESIGN.md sections 3 and 6).
+// Black-Scholes marks for the margin engine, in integers (docs/risk.md).
 //
 // Model: European options on one unit of the underlying, cash-settled in USDC with a linear payoff,
 // interest rate r = 0 and no dividends, so

@@ -2,7 +2,7 @@
 // CDF, plus overflow-checked WAD multiply/divide with the rounding direction in the name.
 //
 // Why integers: marks feed margin checks inside the state transition function, so every sequencer,
-// challenger and the L1 referee must compute bit-identical results (DESIGN.md section 3). Floating point
+// challenger and the L1 referee must compute bit-identical results (docs/risk.md, "Numbers"). Floating point
 // (x87 vs SSE, FMA contraction, libm versions) does not guarantee that; integer arithmetic does. The core
 // compiles with -mgeneral-regs-only, so these functions cannot use floating point even by accident.
 //

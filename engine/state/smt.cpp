@@ -1,4 +1,4 @@
-// The full sparse Merkle tree, single-key proofs and the multiproof builder (DESIGN.md section 5).
+// The full sparse Merkle tree, single-key proofs and the multiproof builder (docs/encoding.md, "State tree").
 //
 // Representation. The compacted tree (smt.h) has an internal node at every depth of a subtree holding
 // two or more leaves, including "chain" nodes whose other child is empty. Storing those one by one would

@@ -1,4 +1,4 @@
-// The sparse Merkle tree that commits to the whole state (DESIGN.md section 5).
+// The sparse Merkle tree that commits to the whole state (docs/encoding.md, "State tree").
 //
 //   leaf node     = keccak256(0x00 || key || keccak256(value))
 //   internal node = keccak256(0x01 || left || right)

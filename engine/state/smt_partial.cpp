@@ -1,5 +1,5 @@
 // PartialTree: the part of the tree a multiproof reveals, verified and then updated without the full
-// state (DESIGN.md section 5, WitnessState). Unlike the full tree it stores the compacted tree node by
+// state (WitnessState, docs/encoding.md "State tree"). Unlike the full tree it stores the compacted tree node by
 // node, chain nodes included: a proof holds few nodes, and one node per depth keeps every check (leaf
 // placement, canonical shape, collapse on erase) a local look at a node and its two children.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Executing the steps of a batch (DESIGN.md section 7): first the L1 inbox messages it consumes, then the
+// Executing the steps of a batch (docs/l1.md, "Steps"): first the L1 inbox messages it consumes, then the
 // sequencer's transactions, all with the batch's L2 timestamp. The roots after each step ("intermediate
 // roots") are what the fraud-proof game bisects over; they are produced on demand.
 #pragma once

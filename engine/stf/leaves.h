@@ -1,4 +1,4 @@
-// State leaves and their keys (DESIGN.md section 5). Leaf values use the canonical codec; every decoder is
+// State leaves and their keys (docs/encoding.md). Leaf values use the canonical codec; every decoder is
 // total and refuses non-canonical input (e.g. unsorted positions), so a value has exactly one encoding
 // and the root is a function of the state alone.
 #pragma once

@@ -1,5 +1,5 @@
 // What a step yields: which transaction it was and whether it applied, with a reason code when it did not.
-// A refused step changes nothing in the state; the batch stays valid (DESIGN.md section 6, totality).
+// A refused step changes nothing in the state; the batch stays valid (docs/protocol.md: apply() is total).
 #pragma once
 
 #include <cstdint>
@@ -68,7 +68,7 @@ struct Receipt {
 };
 
 // Step inputs that are not in the transaction: set per batch by the proposer and checked by the L1
-// (DESIGN.md section 7), so the referee has them too.
+// (docs/l1.md, "Steps"), so the referee has them too.
 struct StepContext {
   uint64_t timestamp = 0;   // the batch's L2 timestamp, unix seconds
   // True for the batch's first steps, the L1 inbox messages it consumes. Deposit and ForcedWithdraw are

@@ -5,7 +5,7 @@
 //   cd examples/js && npm install && node client.mjs
 //
 // Environment: OPTROLLUP_API (default http://127.0.0.1:8080), OPTROLLUP_L1 (default http://127.0.0.1:8545).
-// Uses dev account 0, anvil's well-known key, which the devnet funds on L1 (DESIGN.md section 10).
+// Uses dev account 0, anvil's well-known key, which the devnet funds on L1 (docs/operations.md, section 8).
 import { ethers } from "ethers";
 
 const API = process.env.OPTROLLUP_API ?? "http://127.0.0.1:8080";

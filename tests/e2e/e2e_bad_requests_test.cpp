@@ -3,7 +3,7 @@
 // wrong-chain / wrong-signer signatures, replays, unknown paths and methods, bad query parameters, and
 // malformed HTTP. Every one must be answered 4xx with {"error": {"code", "message"}}; afterwards the
 // server is alive, no 5xx was counted, and the state (root, stats, accounts, book, L1) is unchanged
-// (DESIGN.md section 9: "never answers a bad request with a 5xx and never changes state for one").
+// (docs/api.md, "Errors": "The server never answers a bad request with a 5xx and never changes state for one").
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>

@@ -1,5 +1,5 @@
 // kill -9 of the devnet while several clients post signed orders; a restart on the same data directory
-// keeps every acknowledged order (a 200 answer is a promise: DESIGN.md section 1, operator), posts no batch
+// keeps every acknowledged order (a 200 answer is a promise: docs/api.md, "Conventions"), posts no batch
 // twice, keeps the chain of commitments intact, and comes back to exactly the root it had.
 #include <atomic>
 #include <mutex>

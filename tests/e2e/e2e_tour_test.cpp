@@ -1,6 +1,6 @@
 // The README's tour over HTTP against the real devnet process: deposit on L1, orders, a trade, the
 // account, the batch becoming final, a withdrawal and its claim on L1 — checking the JSON shapes of
-// DESIGN.md section 9 on the way.
+// docs/api.md on the way.
 #include "tests/e2e/e2e_fixture.h"
 
 namespace opt::e2e {
@@ -31,7 +31,7 @@ TEST_CASE("e2e tour: deposit, trade, account, final batch, withdraw and claim ov
   INFO("devnet log: " << dir.file("devnet.log"));
   http::Client api(net.api(), 30s), l1(net.l1(), 30s);
 
-  // ---- config (DESIGN.md section 9) ----
+  // ---- config (docs/api.md) ----
   json config = get_ok(api, "/v1/config");
   check_keys(config, {"chainId", "l1ChainId", "domain", "rollupAddress", "feeSchedule", "oracleCommittee",
                       "challengePeriodSeconds", "dissectionDegree"});

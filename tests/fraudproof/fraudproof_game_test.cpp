@@ -1,4 +1,4 @@
-// The fraud-proof game's rules (DESIGN.md section 8, fraudproof/game.h) against a real in-process L1:
+// The fraud-proof game's rules (docs/fraud-proofs.md, fraudproof/game.h) against a real in-process L1:
 // batches executed by the real state machine and posted to an in-memory L1Chain with the GameModule, every
 // move a signed action. Each refusal is checked to change nothing; each outcome is checked in the L1's
 // ledgers, with the bond-token supply (free + staked + locked + burned) conserved after every action.
@@ -797,7 +797,7 @@ TEST_CASE("replay_games rebuilds every game from the event log, and rejects a do
 
 // A proposer must not be able to mint collateral: a Deposit (or ForcedWithdraw) among the sequencer's own
 // frames is refused by the state machine (inbox_only), so honest re-execution credits nothing the L1
-// escrow does not hold (DESIGN.md section 7: "the content of an inbox step comes from the L1, never from
+// escrow does not hold (docs/l1.md, "Steps": "the content of an inbox step comes from the L1, never from
 // the proposer").
 TEST_CASE("a Deposit among the sequencer's frames credits nothing the L1 escrow does not hold") {
   Fixture f;

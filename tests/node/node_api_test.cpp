@@ -1,5 +1,5 @@
 // The rollup API (engine/api/rollup_api.h) over a real node and a real in-process L1: the handlers through
-// Router::handle without sockets (shapes of DESIGN.md section 9, every class of bad input refused with a
+// Router::handle without sockets (shapes of docs/api.md, every class of bad input refused with a
 // 4xx and no state change), the WebSocket handler, then one round trip over real loopback HTTP + WebSocket.
 #include <doctest/doctest.h>
 
