@@ -377,22 +377,24 @@ const Bytes* SparseMerkleTree::get(const SmtKey& key) const {
   return l.key == key ? &l.value : nullptr;
 }
 
-void SparseMerkleTree::put(const SmtKey& key, Bytes value) {
+void SparseMerkleTree::put(const SmtKey& key, Bytes value) { (void)exchange(key, std::move(value)); }
+
+std::optional<Bytes> SparseMerkleTree::exchange(const SmtKey& key, Bytes value) {
   Impl& m = *impl_;
   if (m.root == kEmptyRef) {
     m.root = m.new_leaf(key, std::move(value));
     ++m.count;
-    return;
+    return std::nullopt;
   }
   Path path;
   uint32_t at = m.descend(key, path);
   Leaf& found = m.leaves[leaf_index(at)];
   if (found.key == key) {
-    if (found.value == value) return;  // nothing changes, nothing to rehash
-    found.value = std::move(value);
+    if (found.value == value) return value;  // nothing changes, nothing to rehash
+    std::swap(found.value, value);
     found.dirty = true;
     m.mark_dirty(path, path.size);
-    return;
+    return value;
   }
   // The key's path ends at another leaf: a new branch goes where the two keys first differ. Above it
   // the path's branches have bits < d, where both keys agree, so the new key belongs below them.
@@ -417,6 +419,7 @@ void SparseMerkleTree::put(const SmtKey& key, Bytes value) {
   }
   m.mark_dirty(path, pos);
   ++m.count;
+  return std::nullopt;
 }
 
 bool SparseMerkleTree::erase(const SmtKey& key) {

@@ -69,6 +69,9 @@ class SparseMerkleTree {
   // The stored value, or nullptr when the key is absent. Valid until the next update of that key.
   const Bytes* get(const SmtKey& key) const;
   void put(const SmtKey& key, Bytes value);  // insert or update
+  // put() that hands back the value it replaced (nullopt if the key was absent), moved out rather than
+  // copied, for the state's undo journal.
+  std::optional<Bytes> exchange(const SmtKey& key, Bytes value);
   bool erase(const SmtKey& key);             // false if the key was absent
   size_t size() const;
 
@@ -116,6 +119,8 @@ class PartialTree {
 
   // The value (nullopt = proven absent), or kNotCovered / kValueNotRevealed.
   Result<std::optional<Bytes>, ProofError> get(const SmtKey& key) const;
+  // The same without a copy: a view of the stored value, valid until the next put or erase.
+  Result<std::optional<ByteView>, ProofError> find(const SmtKey& key) const;
   Status<ProofError> put(const SmtKey& key, ByteView value);
   Status<ProofError> erase(const SmtKey& key);
   Hash32 root();

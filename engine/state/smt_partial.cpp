@@ -230,24 +230,31 @@ Result<PartialTree, ProofError> PartialTree::from_proof(const Hash32& root, Byte
   return t;
 }
 
-Result<std::optional<Bytes>, ProofError> PartialTree::get(const SmtKey& key) const {
+Result<std::optional<ByteView>, ProofError> PartialTree::find(const SmtKey& key) const {
   const Impl& m = *impl_;
   Impl::Walk w = m.walk(key);
-  if (w.end == kNil) return std::optional<Bytes>();  // proven absent: the path ends in an empty subtree
+  if (w.end == kNil) return std::optional<ByteView>();  // proven absent: the path ends in an empty subtree
   const Node& n = m.nodes[w.end];
   switch (n.kind) {
     case Kind::kOpaque:
       return err(ProofError::kNotCovered);
     case Kind::kHiddenLeaf:
       if (n.key == key) return err(ProofError::kValueNotRevealed);
-      return std::optional<Bytes>();  // the only key under this path is another one
+      return std::optional<ByteView>();  // the only key under this path is another one
     case Kind::kLeaf:
-      if (n.key == key) return std::optional<Bytes>(n.value);
-      return std::optional<Bytes>();
+      if (n.key == key) return std::optional<ByteView>(ByteView(n.value));
+      return std::optional<ByteView>();
     case Kind::kInternal:
       break;  // walk() never ends at an internal node
   }
   return err(ProofError::kNotCovered);
+}
+
+Result<std::optional<Bytes>, ProofError> PartialTree::get(const SmtKey& key) const {
+  auto v = find(key);
+  if (!v) return err(v.error());
+  if (!*v) return std::optional<Bytes>();
+  return std::optional<Bytes>(Bytes((*v)->begin(), (*v)->end()));
 }
 
 Status<ProofError> PartialTree::put(const SmtKey& key, ByteView value) {

@@ -12,18 +12,20 @@ const char* to_string(StateError e) {
   return "unknown state error";
 }
 
-Result<std::optional<Bytes>, StateError> FullState::get(const SmtKey& key) {
+Result<std::optional<ByteView>, StateError> FullState::get(const SmtKey& key) {
   const Bytes* v = tree_.get(key);
-  if (!v) return std::optional<Bytes>{};
-  return std::optional<Bytes>{*v};
+  if (!v) return std::optional<ByteView>{};
+  return std::optional<ByteView>{ByteView(*v)};
 }
 
 Status<StateError> FullState::put(const SmtKey& key, Bytes value) {
-  if (journaling_) {
-    const Bytes* old = tree_.get(key);
-    journal_.push_back(Entry{key, old ? std::optional<Bytes>(*old) : std::nullopt});
+  if (!journaling_) {
+    tree_.put(key, std::move(value));
+    return {};
   }
-  tree_.put(key, std::move(value));
+  // The replaced value moves into the journal: no copy of it is made.
+  auto old = tree_.exchange(key, std::move(value));
+  journal_.push_back(Entry{key, std::move(old)});
   return {};
 }
 
@@ -53,10 +55,10 @@ Result<WitnessState, ProofError> WitnessState::from_proof(const StateRoot& root,
   return WitnessState(std::move(*t));
 }
 
-Result<std::optional<Bytes>, StateError> WitnessState::get(const SmtKey& key) {
-  auto r = tree_.get(key);
+Result<std::optional<ByteView>, StateError> WitnessState::get(const SmtKey& key) {
+  auto r = tree_.find(key);
   if (!r) return err(StateError::kMissingWitness);
-  return std::move(*r);
+  return *r;
 }
 
 Status<StateError> WitnessState::put(const SmtKey& key, Bytes value) {
@@ -64,36 +66,67 @@ Status<StateError> WitnessState::put(const SmtKey& key, Bytes value) {
   return {};
 }
 
-Result<std::optional<Bytes>, StateError> Overlay::get(const SmtKey& key) {
-  if (auto w = writes_.find(key); w != writes_.end()) return std::optional<Bytes>(w->second);
-  if (auto r = reads_.find(key); r != reads_.end()) return r->second;
+Overlay::Slot* Overlay::find(const SmtKey& key) {
+  for (Slot& s : slots_)
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+Result<std::optional<ByteView>, StateError> Overlay::get(const SmtKey& key) {
+  Slot* s = find(key);
+  if (s && s->written) return std::optional<ByteView>(ByteView(s->value));
+  if (s && s->read) return s->base;
   auto v = base_.get(key);
   if (!v) return v;
-  reads_.emplace(key, *v);
+  if (!s) {
+    s = &slots_.emplace_back();
+    s->key = key;
+  }
+  s->read = true;
+  s->base = *v;
   return v;
 }
 
 Status<StateError> Overlay::put(const SmtKey& key, Bytes value) {
-  writes_[key] = std::move(value);
+  Slot* s = find(key);
+  if (!s) {
+    s = &slots_.emplace_back();
+    s->key = key;
+  }
+  s->written = true;
+  s->value = std::move(value);
   return {};
 }
 
 Status<StateError> Overlay::commit() {
-  for (auto& [k, v] : writes_) {
-    // Unchanged values are not written back: the root would not change, and the journal stays small.
-    auto r = reads_.find(k);
-    if (r != reads_.end() && r->second && *r->second == v) continue;
-    if (auto s = base_.put(k, std::move(v)); !s) return s;
+  // Unchanged values are not written back: the root would not change, and the journal stays small. The
+  // comparisons all happen before the first put, which may invalidate the base's views.
+  for (Slot& s : slots_) {
+    if (s.written && s.read && s.base && std::ranges::equal(*s.base, s.value)) s.written = false;
+    s.read = false;
+    s.base.reset();
   }
-  writes_.clear();
+  for (Slot& s : slots_) {
+    if (!s.written) continue;
+    if (auto st = base_.put(s.key, std::move(s.value)); !st) return st;
+    s.written = false;
+  }
+  slots_.clear();
   return {};
+}
+
+void Overlay::discard() {
+  for (Slot& s : slots_) {
+    s.written = false;
+    s.value.clear();
+  }
 }
 
 std::vector<SmtKey> Overlay::touched() const {
   std::vector<SmtKey> out;
-  out.reserve(reads_.size() + writes_.size());
-  for (const auto& [k, v] : reads_) out.push_back(k);
-  for (const auto& [k, v] : writes_) out.push_back(k);
+  out.reserve(slots_.size());
+  for (const Slot& s : slots_)
+    if (s.read || s.written) out.push_back(s.key);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -18,10 +18,12 @@ enum class StateError : uint8_t {
 };
 const char* to_string(StateError e);
 
+// get() answers with a view of the stored value, not a copy (a step reads each leaf once and decodes it
+// at once): the view stays valid until the next put() to the same state object.
 class StateView {
  public:
   virtual ~StateView() = default;
-  virtual Result<std::optional<Bytes>, StateError> get(const SmtKey& key) = 0;
+  virtual Result<std::optional<ByteView>, StateError> get(const SmtKey& key) = 0;
   virtual Status<StateError> put(const SmtKey& key, Bytes value) = 0;
 };
 
@@ -29,7 +31,7 @@ class StateView {
 // boundary) when a batch is removed by a lost game.
 class FullState final : public StateView {
  public:
-  Result<std::optional<Bytes>, StateError> get(const SmtKey& key) override;
+  Result<std::optional<ByteView>, StateError> get(const SmtKey& key) override;
   Status<StateError> put(const SmtKey& key, Bytes value) override;
 
   const Bytes* find(const SmtKey& key) const { return tree_.get(key); }
@@ -59,7 +61,7 @@ class FullState final : public StateView {
 class WitnessState final : public StateView {
  public:
   static Result<WitnessState, ProofError> from_proof(const StateRoot& root, ByteView multiproof);
-  Result<std::optional<Bytes>, StateError> get(const SmtKey& key) override;
+  Result<std::optional<ByteView>, StateError> get(const SmtKey& key) override;
   Status<StateError> put(const SmtKey& key, Bytes value) override;
   StateRoot root() { return StateRoot::from(tree_.root()); }
 
@@ -70,21 +72,35 @@ class WitnessState final : public StateView {
 
 // Buffers a step's writes over a base state and records every key the step touched (read or written), so
 // the step either commits as a whole or changes nothing, and a witness for it can be built afterwards.
+// The base must not change while the overlay is in use (only commit() writes to it). A step touches a
+// handful of keys, so they are kept in a small flat list searched linearly: no node allocation per key,
+// and a read keeps the base's view instead of a copy.
 class Overlay final : public StateView {
  public:
-  explicit Overlay(StateView& base) : base_(base) {}
-  Result<std::optional<Bytes>, StateError> get(const SmtKey& key) override;
+  explicit Overlay(StateView& base) : base_(base) { slots_.reserve(16); }
+  // Not copyable: `Overlay inner(outer)` must layer over `outer`, never silently copy it.
+  Overlay(const Overlay&) = delete;
+  Overlay& operator=(const Overlay&) = delete;
+  Result<std::optional<ByteView>, StateError> get(const SmtKey& key) override;
   Status<StateError> put(const SmtKey& key, Bytes value) override;
 
   Status<StateError> commit();
-  void discard() { writes_.clear(); }
+  void discard();
   // Every key read or written, sorted and without duplicates.
   std::vector<SmtKey> touched() const;
 
  private:
+  struct Slot {
+    SmtKey key;
+    bool read = false;              // the base was asked: `base` is its answer
+    bool written = false;           // `value` is the step's write
+    std::optional<ByteView> base;   // a view into the base state
+    Bytes value;
+  };
+  Slot* find(const SmtKey& key);
+
   StateView& base_;
-  std::map<SmtKey, std::optional<Bytes>> reads_;  // what the base answered
-  std::map<SmtKey, Bytes> writes_;
+  std::vector<Slot> slots_;
 };
 
 }  // namespace opt

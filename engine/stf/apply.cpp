@@ -249,29 +249,37 @@ class Step {
     return h;
   }
 
-  // The oracle leaves of every underlying the account's positions use.
+  // The oracle leaves of every underlying the account's positions use. A trade prices two accounts on
+  // the same underlying, so each oracle leaf is read and decoded once per step; only PriceReport writes
+  // an oracle leaf, and it drops this step's copies when it does (store_oracle).
   R<MarginResult> margin_of(const AccountLeaf& a) {
-    std::vector<OracleLeaf> oracles;
     for (const auto& p : a.positions) {
-      bool have = std::any_of(oracles.begin(), oracles.end(), [&](const OracleLeaf& o) { return o.underlying == p.underlying; });
+      bool have = std::any_of(oracles_.begin(), oracles_.end(), [&](const OracleLeaf& o) { return o.underlying == p.underlying; });
       if (have) continue;
       OPT_TRY(o, (load<OracleLeaf>(key_of_oracle(p.underlying), decode_oracle)));
       if (!o) return refuse(Code::kNoOraclePrice);
-      oracles.push_back(std::move(*o));
+      oracles_.push_back(std::move(*o));
     }
-    auto m = compute_margin(a.collateral, a.positions, oracles, ctx_.timestamp, p_);
+    auto m = compute_margin(a.collateral, a.positions, oracles_, ctx_.timestamp, p_);
     if (!m) return refuse(m.error() == MarginError::kNoOraclePrice ? Code::kNoOraclePrice : Code::kOverflow);
     return std::move(*m);
+  }
+  S store_oracle(uint32_t underlying, const OracleLeaf& leaf) {
+    oracles_.clear();
+    return store(key_of_oracle(underlying), leaf);
   }
 
   // An account may end a trade below initial margin only if the trade reduced its position in the
   // instrument and did not deepen its shortfall; stale marks block everything else (no new risk).
-  S check_margin_after_trade(const AccountLeaf& before, const AccountLeaf& after, uint64_t instrument) {
+  // `qty_before` is the account's position in the instrument before the step. The account as it was is
+  // needed only when the margin check fails, and is then read again: the step stores its accounts only
+  // after every check, so the overlay still holds the old leaf (no copy of it is kept for the rare case).
+  S check_margin_after_trade(const Address& who, int64_t qty_before, const AccountLeaf& after, uint64_t instrument) {
     OPT_TRY(m_after, margin_of(after));
     if (!m_after.stale && m_after.equity >= m_after.initial) return {};
-    const Position* pb = before.find(instrument);
     const Position* pa = after.find(instrument);
-    if (pb && reduces(pb->qty, pa ? pa->qty : 0)) {
+    if (qty_before != 0 && reduces(qty_before, pa ? pa->qty : 0)) {
+      OPT_TRY(before, account(who));
       OPT_TRY(m_before, margin_of(before));
       if (m_after.initial_shortfall() <= m_before.initial_shortfall()) return {};
     }
@@ -347,6 +355,7 @@ class Step {
   std::vector<std::pair<uint32_t, SmtKey>> oracle_keys_;
   std::pair<uint64_t, SmtKey> instrument_key_;
   bool has_instrument_key_ = false;
+  std::vector<OracleLeaf> oracles_;  // decoded oracle leaves this step has read (see margin_of)
 };
 
 R<Receipt> Step::run(const DepositTx& t) {
@@ -401,7 +410,7 @@ R<Receipt> Step::run(const TradeTx& t) {
   OPT_TRY(maker, account(mo.account));
   OPT_TRY(taker, account(to.account));
   OPT_TRY(g, global());
-  const AccountLeaf maker_before = maker, taker_before = taker;
+  const int64_t qty_before[2] = {qty_in(maker, inst.id), qty_in(taker, inst.id)};
   AccountLeaf& buyer = mo.is_buy ? maker : taker;
   AccountLeaf& seller = mo.is_buy ? taker : maker;
 
@@ -423,14 +432,13 @@ R<Receipt> Step::run(const TradeTx& t) {
   OPT_CHECK(adjust_position(seller, inst, -qty.micro()));
 
   for (int i = 0; i < 2; ++i) {
-    const AccountLeaf& before = i == 0 ? maker_before : taker_before;
     const AccountLeaf& after = i == 0 ? maker : taker;
-    int64_t qb = qty_in(before, inst.id), qa = qty_in(after, inst.id);
+    int64_t qb = qty_before[i], qa = qty_in(after, inst.id);
     if (orders[i]->flags & kReduceOnly) OPT_REQUIRE(reduces(qb, qa), Code::kReduceOnlyViolated);
     OPT_CHECK(update_open_interest(inst, qb, qa));
   }
-  OPT_CHECK(check_margin_after_trade(maker_before, maker, inst.id));
-  OPT_CHECK(check_margin_after_trade(taker_before, taker, inst.id));
+  OPT_CHECK(check_margin_after_trade(mo.account, qty_before[0], maker, inst.id));
+  OPT_CHECK(check_margin_after_trade(to.account, qty_before[1], taker, inst.id));
 
   OPT_CHECK(store(fill_keys[0], fills[0]));
   OPT_CHECK(store(fill_keys[1], fills[1]));
@@ -503,7 +511,7 @@ R<Receipt> Step::run(const PriceReportTx& t) {
   leaf.price = r.price;
   leaf.volatility = r.volatility;
   leaf.timestamp = r.timestamp;
-  OPT_CHECK(store(key_of_oracle(r.underlying), leaf));
+  OPT_CHECK(store_oracle(r.underlying, leaf));
   return ok(r.price);
 }
 
@@ -550,7 +558,6 @@ R<Receipt> Step::run(const LiquidateTx& t) {
   OPT_REQUIRE(oracle.has_value(), Code::kNoOraclePrice);
 
   OPT_TRY(g, global());
-  const AccountLeaf liq_before = liq;
   const int64_t victim_qty_before = pos->qty, liq_qty_before = qty_in(liq, inst.id);
   // The position changes hands at mark: whoever pays rounds up, whoever receives rounds down.
   auto up = mul_div_up(mark, static_cast<int64_t>(l.quantity), kMicro);
@@ -578,7 +585,7 @@ R<Receipt> Step::run(const LiquidateTx& t) {
   OPT_CHECK(adjust_position(liq, inst, moved));
   OPT_CHECK(update_open_interest(inst, victim_qty_before, qty_in(victim, inst.id)));
   OPT_CHECK(update_open_interest(inst, liq_qty_before, qty_in(liq, inst.id)));
-  OPT_CHECK(check_margin_after_trade(liq_before, liq, inst.id));
+  OPT_CHECK(check_margin_after_trade(l.liquidator, liq_qty_before, liq, inst.id));
   cover_bad_debt(victim, g);
   liq.nonce++;
 

@@ -76,6 +76,7 @@ Result<T, CodecError> decode_with(ByteView b, F&& read) {
 
 Bytes encode_leaf(const AccountLeaf& v) {
   Writer w;
+  w.bytes().reserve(17 + 37 * v.positions.size());  // one allocation per leaf, not one per doubling
   w.u64(v.nonce).i64(v.collateral).u8(static_cast<uint8_t>(v.positions.size()));
   for (const auto& p : v.positions)
     w.u64(p.instrument).u32(p.underlying).u64(p.strike).u64(p.expiry).boolean(p.is_call).i64(p.qty);
@@ -89,6 +90,7 @@ Result<AccountLeaf, CodecError> decode_account(ByteView b) {
     v.collateral = r.i64();
     uint8_t n = r.u8();
     if (n > kMaxPositions) r.fail(CodecError::kTooMany);
+    if (r.ok()) v.positions.reserve(n);
     for (uint8_t i = 0; i < n && r.ok(); ++i) {
       Position p;
       p.instrument = r.u64();
@@ -108,6 +110,7 @@ Result<AccountLeaf, CodecError> decode_account(ByteView b) {
 
 Bytes encode_leaf(const FillLeaf& v) {
   Writer w;
+  w.bytes().reserve(29);
   w.fixed(v.owner).u64(v.filled).boolean(v.cancelled);
   return w.take();
 }
@@ -124,6 +127,7 @@ Result<FillLeaf, CodecError> decode_fill(ByteView b) {
 
 Bytes encode_leaf(const InstrumentLeaf& v) {
   Writer w;
+  w.bytes().reserve(62);
   w.u64(v.id).u32(v.underlying).u64(v.strike).u64(v.expiry).boolean(v.is_call).u8(static_cast<uint8_t>(v.status));
   w.u64(v.settlement_price).u64(v.long_open).u64(v.short_open).i64(v.settlement_pool);
   return w.take();
@@ -150,6 +154,7 @@ Result<InstrumentLeaf, CodecError> decode_instrument(ByteView b) {
 
 Bytes encode_leaf(const OracleLeaf& v) {
   Writer w;
+  w.bytes().reserve(45 + 24 * v.checkpoints.size());
   w.u32(v.underlying).u64(v.price).u64(v.volatility).u64(v.timestamp);
   write_u128(w, v.cumulative);
   w.u8(static_cast<uint8_t>(v.checkpoints.size()));
@@ -170,6 +175,7 @@ Result<OracleLeaf, CodecError> decode_oracle(ByteView b) {
     v.cumulative = read_u128(r);
     uint8_t n = r.u8();
     if (n > kOracleCheckpoints) r.fail(CodecError::kTooMany);
+    if (r.ok()) v.checkpoints.reserve(n);
     for (uint8_t i = 0; i < n && r.ok(); ++i) {
       OracleCheckpoint c;
       c.time = r.u64();
@@ -183,6 +189,7 @@ Result<OracleLeaf, CodecError> decode_oracle(ByteView b) {
 
 Bytes encode_leaf(const WithdrawalLeaf& v) {
   Writer w;
+  w.bytes().reserve(56);
   w.u64(v.index).fixed(v.account).fixed(v.recipient).u64(v.amount);
   return w.take();
 }
@@ -200,6 +207,7 @@ Result<WithdrawalLeaf, CodecError> decode_withdrawal(ByteView b) {
 
 Bytes encode_leaf(const GlobalLeaf& v) {
   Writer w;
+  w.bytes().reserve(48);
   w.u64(v.next_instrument_id).u64(v.withdrawal_count);
   w.i64(v.total_deposits).i64(v.total_withdrawals).i64(v.fee_pool).i64(v.insurance_fund);
   return w.take();
