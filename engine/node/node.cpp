@@ -681,7 +681,7 @@ struct Node::Impl {
     t.price = f.price;
     t.quantity = f.quantity;
     t.taker_is_buy = taker.order.is_buy;
-    t.maker = f.maker.order.account;
+    t.maker = f.maker->order.account;
     t.taker = taker.order.account;
     t.maker_order = f.maker_hash;
     t.taker_order = f.taker_hash;
