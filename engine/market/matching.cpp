@@ -104,9 +104,11 @@ struct Node {
   // Cold) only when they are equal, which for two different accounts takes grinding 64 bits.
   uint64_t account = 0;
   uint32_t prev = kNil, next = kNil;  // FIFO in the level; `next` also links the free list
-  uint32_t code = 0;                  // HashIndex::code(hash), kept so removal needs no rehash
+  uint32_t bucket = 0;                // where HashIndex keeps its entry, so removal needs no lookup
   bool live = false;
 };
+
+static_assert(sizeof(Node) <= 64, "a resting order's node is one cache line");
 
 struct Cold {
   OrderHash hash;
@@ -130,7 +132,7 @@ class ColdStore {
   std::vector<std::unique_ptr<Cold[]>> chunks_;
 };
 
-// Keys here are keccak outputs (order hashes, addresses), so their first 64 bits are already uniform and
+// Keys here are keccak outputs (order hashes), so their first 64 bits are already uniform and
 // nobody can choose them; what an attacker could still do is grind keys until their low bits collide in a
 // table of known layout. Mixing them with a secret seed (murmur3's finaliser) takes that away.
 template <size_t N, class Tag>
@@ -147,91 +149,100 @@ uint64_t keyed_hash(const FixedBytes<N, Tag>& b, uint64_t seed) {
 }
 
 
-// Order hash -> pool slot. Open addressing with linear probing and backward-shift deletion (no tombstones),
-// load at most 1/2. An entry packs the low 32 bits of the key's hash (its home bucket and a fingerprint)
-// with the slot, so a probe reads the order itself only on a fingerprint match: one cache miss per lookup
-// where std::unordered_map takes two or three (bucket, node, key).
+// Order hash -> pool slot, in two parallel arrays: 16-bit fingerprints, the only part that looking up an
+// absent hash reads (2 bytes a bucket: a book of a million orders keeps its whole fingerprint array in a
+// few MB of cache, where the duplicate check of every submit finds it), and the entries (the low 32 bits
+// of the key, for rebuilding, and the slot), read only on a fingerprint match. Linear probing; erasing
+// leaves a tombstone at the bucket the order's node remembers, so it reads nothing; the table is rebuilt
+// (tombstones dropped, entries moved, their nodes told) when entries and tombstones fill 3/5 of it.
 class HashIndex {
  public:
   explicit HashIndex(uint64_t seed) : seed_(seed) {}
 
-  uint32_t code(const OrderHash& h) const { return static_cast<uint32_t>(keyed_hash(h, seed_)); }
+  uint64_t key(const OrderHash& h) const { return keyed_hash(h, seed_); }
 
-  // Starts loading the bucket a find() for `code` reads first, so that its cache miss overlaps the
-  // submit's other work instead of stalling it.
-  void prefetch(uint32_t code) const {
-    if (!table_.empty()) __builtin_prefetch(&table_[code & mask_]);
+  // Starts loading the buckets a find() for `key` reads first, so that a miss overlaps other work.
+  void prefetch(uint64_t key) const {
+    if (!fps_.empty()) __builtin_prefetch(&fps_[key & mask_]);
   }
+  void prefetch_bucket(uint32_t bucket) const { __builtin_prefetch(&fps_[bucket]); }
 
-  uint32_t find(const OrderHash& h, uint32_t code, const ColdStore& cold) const {
-    if (size_ == 0) return kNil;
-    for (size_t i = code & mask_;; i = (i + 1) & mask_) {
-      const uint64_t e = table_[i];
-      if (e == kEmpty) return kNil;
-      if (static_cast<uint32_t>(e >> 32) == code && cold[slot_of(e)].hash == h) return slot_of(e);
-    }
-  }
-
-  // nodes[slot] holds a key that is not present yet, whose code() is `code`.
-  void insert(uint32_t code, uint32_t slot) {
-    if ((size_ + 1) * 2 > table_.size()) grow(std::max<size_t>(16, table_.size() * 2));
-    put(code, slot);
-    ++size_;
-  }
-
-  // Removes the entry of the order in `slot` (found by its slot: the order itself is not read).
-  void erase(uint32_t code, uint32_t slot) {
-    if (size_ == 0) return;
-    const uint64_t target = (uint64_t{code} << 32) | slot;
-    size_t i = code & mask_;
-    for (;; i = (i + 1) & mask_) {
-      const uint64_t e = table_[i];
-      if (e == kEmpty) return;
-      if (e == target) break;
-    }
-    // Pull back every later entry of the cluster that may live in the hole (its home is not between the
-    // hole and its position), so that lookups never stop early at an empty bucket.
-    for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
-      const uint64_t e = table_[j];
-      if (e == kEmpty) break;
-      const size_t home = (e >> 32) & mask_;
-      if (((j - home) & mask_) >= ((j - i) & mask_)) {
-        table_[i] = e;
-        i = j;
+  // The slot of the order whose hash is h (key == key(h)), or kNil.
+  uint32_t find(const OrderHash& h, uint64_t key, const ColdStore& cold) const {
+    if (live_ == 0) return kNil;
+    const uint16_t fp = fingerprint(key);
+    for (size_t i = key & mask_;; i = (i + 1) & mask_) {
+      const uint16_t f = fps_[i];
+      if (f == kEmpty) return kNil;
+      if (f == fp) {
+        const uint32_t slot = static_cast<uint32_t>(entries_[i]);
+        if (cold[slot].hash == h) return slot;
       }
     }
-    table_[i] = kEmpty;
-    --size_;
   }
 
-  void reserve(size_t n) {
+  // Adds a key that is not present; returns its bucket. on_move(slot, bucket) hears of every entry a
+  // rebuild moves.
+  template <class OnMove>
+  uint32_t insert(uint64_t key, uint32_t slot, OnMove&& on_move) {
+    if ((used_ + 1) * 5 > fps_.size() * 3) {
+      size_t cap = std::max<size_t>(16, fps_.size());
+      while ((live_ + 1) * 3 > cap) cap *= 2;
+      rebuild(cap, on_move);
+    }
+    size_t i = key & mask_;
+    while (fps_[i] > kTombstone) i = (i + 1) & mask_;
+    if (fps_[i] == kEmpty) ++used_;
+    fps_[i] = fingerprint(key);
+    entries_[i] = (key << 32) | slot;
+    ++live_;
+    return static_cast<uint32_t>(i);
+  }
+
+  void erase(uint32_t bucket) {
+    fps_[bucket] = kTombstone;
+    --live_;
+  }
+
+  template <class OnMove>
+  void reserve(size_t n, OnMove&& on_move) {
     size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
-    if (cap > table_.size()) grow(cap);
+    while (n * 3 > cap) cap *= 2;
+    if (cap > fps_.size()) rebuild(cap, on_move);
   }
 
  private:
-  static constexpr uint64_t kEmpty = UINT64_MAX;  // slot kNil is never stored
-  static uint32_t slot_of(uint64_t e) { return static_cast<uint32_t>(e); }
+  static constexpr uint16_t kEmpty = 0, kTombstone = 1;
+  // From the key's top bits (the bucket comes from its low bits), never one of the two markers.
+  static uint16_t fingerprint(uint64_t key) { return std::max<uint16_t>(static_cast<uint16_t>(key >> 48), 2); }
 
-  void put(uint32_t code, uint32_t slot) {
-    size_t i = code & mask_;
-    while (table_[i] != kEmpty) i = (i + 1) & mask_;
-    table_[i] = (uint64_t{code} << 32) | slot;
-  }
-  // Capacity stays <= 2 * kMaxRestingOrders = 2^31, so the 32 stored bits hold the whole home bucket.
-  void grow(size_t cap) {
-    BigVector<uint64_t> old = std::move(table_);
-    table_.assign(cap, kEmpty);
+  // Capacity stays <= 4 * kMaxRestingOrders = 2^32, so the 32 stored key bits hold the whole bucket.
+  template <class OnMove>
+  void rebuild(size_t cap, OnMove&& on_move) {
+    BigVector<uint16_t> old_fps = std::move(fps_);
+    BigVector<uint64_t> old_entries = std::move(entries_);
+    fps_.assign(cap, kEmpty);
+    entries_.resize(cap);
     mask_ = cap - 1;
-    for (uint64_t e : old)
-      if (e != kEmpty) put(static_cast<uint32_t>(e >> 32), slot_of(e));
+    used_ = 0;
+    for (size_t j = 0; j < old_fps.size(); ++j) {
+      if (old_fps[j] <= kTombstone) continue;
+      const uint64_t e = old_entries[j];
+      size_t i = (e >> 32) & mask_;
+      while (fps_[i] != kEmpty) i = (i + 1) & mask_;
+      fps_[i] = old_fps[j];
+      entries_[i] = e;
+      ++used_;
+      on_move(static_cast<uint32_t>(e), static_cast<uint32_t>(i));
+    }
   }
 
   uint64_t seed_;
-  BigVector<uint64_t> table_;
+  BigVector<uint16_t> fps_;
+  BigVector<uint64_t> entries_;
   size_t mask_ = 0;
-  size_t size_ = 0;
+  size_t live_ = 0;
+  size_t used_ = 0;  // live entries and tombstones
 };
 
 inline uint64_t account_prefix(const Address& a) {
@@ -276,7 +287,7 @@ struct OrderStore {
     retired.clear();
   }
 
-  uint32_t find(const OrderHash& h) const { return by_hash.find(h, by_hash.code(h), cold); }
+  uint32_t find(const OrderHash& h) const { return by_hash.find(h, by_hash.key(h), cold); }
 
   // Starts loading what matching reads of the order in `slot` (its node, and the hash that a fill
   // reports), so that these cache misses overlap each other and the caller's other work.
@@ -323,13 +334,14 @@ struct OrderStore {
       nodes[i].next = free_head;
       free_head = static_cast<uint32_t>(i);
     }
-    by_hash.reserve(n);
+    by_hash.reserve(n, [this](uint32_t s, uint32_t b) { nodes[s].bucket = b; });
     expiries.reserve(n);
   }
 
-  // Places the order in `slot` (its Cold entry, code and remaining already set) in its book and in the
+  // Places the order in `slot` (its Cold entry and remaining already set; `key` is by_hash.key() of its
+  // hash) in its book and in the
   // indexes: at the tail of its level (a new order) or at the head (a maker given back its fill).
-  void place(uint32_t slot, OrderBook& book, bool at_head) {
+  void place(uint32_t slot, OrderBook& book, bool at_head, uint64_t key) {
     if (expiries.size() > 2 * live + 1024) compact_expiries();
     Node& n = nodes[slot];
     const Order& o = cold[slot].so.order;
@@ -362,7 +374,7 @@ struct OrderStore {
     ++lv.count;
 
     n.account = account_prefix(o.account);
-    by_hash.insert(n.code, slot);
+    n.bucket = by_hash.insert(key, slot, [this](uint32_t s, uint32_t b) { nodes[s].bucket = b; });
     expiries.push_back(ExpiryEntry{o.expiry, n.seq, slot});
     std::push_heap(expiries.begin(), expiries.end());
 
@@ -387,7 +399,7 @@ struct OrderStore {
     lv.qty -= n.remaining;
     --lv.count;
 
-    by_hash.erase(n.code, slot);
+    by_hash.erase(n.bucket);
     --lv.book->size_;
     --live;
     n.live = false;
@@ -453,7 +465,7 @@ struct OrderStore {
         const uint32_t next = m.next;
         // This maker's index entry is erased if it fills, and the next maker is read if it does not
         // suffice: start both loads now, while this one is reported.
-        by_hash.prefetch(m.code);
+        by_hash.prefetch_bucket(m.bucket);
         if (next != kNil && remaining > m.remaining) warm(next);
         if (m.expiry <= now) {
           out.removed.push_back(removed(i, RemoveReason::kExpired));
@@ -572,8 +584,8 @@ const SubmitResult& MatchingEngine::submit(const SignedOrder& so, const OrderHas
 SubmitResult& MatchingEngine::submit_into(SubmitResult& r, const SignedOrder& so, const OrderHash& h, uint64_t now,
                                           std::optional<uint64_t> max_qty) {
   OrderStore& st = *store_;
-  const uint32_t code = st.by_hash.code(h);
-  st.by_hash.prefetch(code);
+  const uint64_t key = st.by_hash.key(h);
+  st.by_hash.prefetch(key);
   r.hash = h;
   r.effective_qty = r.filled = r.resting = r.cancelled = 0;
   const Order& o = so.order;
@@ -600,7 +612,7 @@ SubmitResult& MatchingEngine::submit_into(SubmitResult& r, const SignedOrder& so
     const Level& best = opp.begin()->second;
     if (crosses(o, best.price) && best.head != kNil) st.warm(best.head);
   }
-  if (st.by_hash.find(h, code, st.cold) != kNil) return reject(SubmitStatus::kRejectedDuplicate);
+  if (st.by_hash.find(h, key, st.cold) != kNil) return reject(SubmitStatus::kRejectedDuplicate);
   if ((o.flags & kPostOnly) && st.has_fillable(book, o, now, 1)) return reject(SubmitStatus::kRejectedPostOnly);
   const bool fok = (o.flags & kFok) != 0;
   if (fok && !st.has_fillable(book, o, now, effective)) return reject(SubmitStatus::kRejectedFok);
@@ -622,9 +634,8 @@ SubmitResult& MatchingEngine::submit_into(SubmitResult& r, const SignedOrder& so
       c.hash = h;
       c.so = so;
       Node& n = st.nodes[slot];
-      n.code = code;
       n.remaining = left;
-      st.place(slot, book, false);
+      st.place(slot, book, false, key);
       r.resting = left;
       r.status = r.filled ? SubmitStatus::kPartiallyFilledResting : SubmitStatus::kResting;
       r.deltas.push_back(OrderStore::delta(n.level->second));
@@ -742,9 +753,8 @@ const SubmitResult& MatchingEngine::refuse_fill(const SignedOrder& taker, const 
     c.so = *f.maker;  // f.maker is a retired slot's (not reused before the next operation) or the caller's
     c.hash = f.maker_hash;
     Node& n = st.nodes[slot];
-    n.code = st.by_hash.code(f.maker_hash);
     n.remaining = f.quantity;
-    st.place(slot, book, true);
+    st.place(slot, book, true, st.by_hash.key(f.maker_hash));
     out.deltas.push_back(OrderStore::delta(n.level->second));
   }
 

@@ -213,13 +213,15 @@ class OrderBook {
   size_t size_ = 0;
 };
 
-// All books, plus the indexes shared by them: order hash -> order, account -> its orders, and an expiry
-// queue. One pool of orders with index-linked FIFO lists per level, so inserting and cancelling allocate
-// nothing once the pool and the hash table have grown.
+// All books, plus what they share: the order store and its indexes (order hash -> order, and an expiry
+// queue). A resting order is a 64-byte node in one pool (what matching reads: remaining, expiry, account
+// prefix, links of the FIFO list of its level) plus its signed order and hash in a separate store that is
+// read only when a fill is reported or becomes a trade. Inserting, matching and cancelling allocate nothing
+// once the pool, the hash index and the result buffers have grown.
 class MatchingEngine {
  public:
-  // The hash indexes are keyed with `hash_seed`: the node passes a random one, so that nobody can grind
-  // order hashes or addresses that pile up in one corner of a table and slow every lookup down. (The
+  // The hash index is keyed with `hash_seed`: the node passes a random one, so that nobody can grind
+  // order hashes that pile up in one corner of the table and slow every lookup down. (The
   // engine itself takes no randomness, like it reads no clock.)
   explicit MatchingEngine(uint64_t hash_seed = 0);
   ~MatchingEngine();
@@ -274,7 +276,9 @@ class MatchingEngine {
   const SubmitResult& refuse_fill(const SignedOrder& taker, const SubmitResult& result, const Refusal& r, uint64_t now);
 
   std::optional<RestingOrder> find(const OrderHash& h) const;
-  std::vector<RestingOrder> orders_of(const Address& account) const;  // every instrument, as placed
+  // Every instrument, as placed. A scan of all resting orders (no per-account index: it would cost every
+  // insert and fill), for tools and tests, not for a hot path.
+  std::vector<RestingOrder> orders_of(const Address& account) const;
   size_t size() const;                                                // resting orders in all books
   // Grows the order pool and the hash index for this many resting orders up front (touching the memory
   // now), so that later inserts neither reallocate nor page-fault.
