@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <tuple>
+#include <type_traits>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -110,6 +111,15 @@ struct Node {
 
 static_assert(sizeof(Node) <= 64, "a resting order's node is one cache line");
 
+// Copies a signed order in 32-byte moves: a plain assignment of the 160-byte struct compiles to
+// `rep movsb`, whose start-up costs more than the copy on some x86 cores, once per resting order.
+inline void copy_order(SignedOrder& to, const SignedOrder& from) {
+  static_assert(std::is_trivially_copyable_v<SignedOrder> && sizeof(SignedOrder) % 32 == 0);
+  auto* d = reinterpret_cast<unsigned char*>(&to);
+  const auto* s = reinterpret_cast<const unsigned char*>(&from);
+  for (size_t k = 0; k < sizeof(SignedOrder); k += 32) __builtin_memcpy(d + k, s + k, 32);
+}
+
 struct Cold {
   OrderHash hash;
   SignedOrder so;
@@ -154,7 +164,7 @@ uint64_t keyed_hash(const FixedBytes<N, Tag>& b, uint64_t seed) {
 // few MB of cache, where the duplicate check of every submit finds it), and the entries (the low 32 bits
 // of the key, for rebuilding, and the slot), read only on a fingerprint match. Linear probing; erasing
 // leaves a tombstone at the bucket the order's node remembers, so it reads nothing; the table is rebuilt
-// (tombstones dropped, entries moved, their nodes told) when entries and tombstones fill 3/5 of it.
+// (tombstones dropped, entries moved, their nodes told) when entries and tombstones fill 7/10 of it.
 class HashIndex {
  public:
   explicit HashIndex(uint64_t seed) : seed_(seed) {}
@@ -185,7 +195,7 @@ class HashIndex {
   // rebuild moves.
   template <class OnMove>
   uint32_t insert(uint64_t key, uint32_t slot, OnMove&& on_move) {
-    if ((used_ + 1) * 5 > fps_.size() * 3) {
+    if ((used_ + 1) * 10 > fps_.size() * 7) {
       size_t cap = std::max<size_t>(16, fps_.size());
       while ((live_ + 1) * 3 > cap) cap *= 2;
       rebuild(cap, on_move);
@@ -200,8 +210,18 @@ class HashIndex {
   }
 
   void erase(uint32_t bucket) {
-    fps_[bucket] = kTombstone;
     --live_;
+    if (fps_[(bucket + 1) & mask_] != kEmpty) {
+      fps_[bucket] = kTombstone;  // a probe may have to pass this bucket to reach a later entry
+      return;
+    }
+    // The end of a run: no probe needs this bucket, nor the tombstones right before it.
+    size_t i = bucket;
+    do {
+      fps_[i] = kEmpty;
+      --used_;
+      i = (i - 1) & mask_;
+    } while (fps_[i] == kTombstone);
   }
 
   template <class OnMove>
@@ -221,8 +241,16 @@ class HashIndex {
   void rebuild(size_t cap, OnMove&& on_move) {
     BigVector<uint16_t> old_fps = std::move(fps_);
     BigVector<uint64_t> old_entries = std::move(entries_);
-    fps_.assign(cap, kEmpty);
-    entries_.resize(cap);
+    // A rebuild at the same size (to drop tombstones) reuses the arrays of the one before: no fresh
+    // pages to fault in and zero.
+    if (spare_fps_.size() == cap) {
+      fps_ = std::move(spare_fps_);
+      entries_ = std::move(spare_entries_);
+      std::fill(fps_.begin(), fps_.end(), kEmpty);
+    } else {
+      fps_.assign(cap, kEmpty);
+      entries_.resize(cap);
+    }
     mask_ = cap - 1;
     used_ = 0;
     for (size_t j = 0; j < old_fps.size(); ++j) {
@@ -235,11 +263,15 @@ class HashIndex {
       ++used_;
       on_move(static_cast<uint32_t>(e), static_cast<uint32_t>(i));
     }
+    spare_fps_ = std::move(old_fps);
+    spare_entries_ = std::move(old_entries);
   }
 
   uint64_t seed_;
   BigVector<uint16_t> fps_;
   BigVector<uint64_t> entries_;
+  BigVector<uint16_t> spare_fps_;
+  BigVector<uint64_t> spare_entries_;
   size_t mask_ = 0;
   size_t live_ = 0;
   size_t used_ = 0;  // live entries and tombstones
@@ -346,13 +378,19 @@ struct OrderStore {
     Node& n = nodes[slot];
     const Order& o = cold[slot].so.order;
     const Side side = side_of(o);
-    auto [lit, created] = book.levels(side).try_emplace(level_key(side, o.limit_price));
-    Level& lv = lit->second;
-    if (created) {
-      lv.price = o.limit_price;
-      lv.side = side;
-      lv.book = &book;
+    detail::LevelCacheEntry& cached = book.cached_level(side, o.limit_price);
+    Levels::iterator lit = cached.level;
+    if (!cached.valid || cached.price != o.limit_price) {
+      bool created;
+      std::tie(lit, created) = book.levels(side).try_emplace(level_key(side, o.limit_price));
+      if (created) {
+        lit->second.price = o.limit_price;
+        lit->second.side = side;
+        lit->second.book = &book;
+      }
+      cached = detail::LevelCacheEntry{o.limit_price, lit, true};
     }
+    Level& lv = lit->second;
     n.level = lit;
     n.expiry = o.expiry;
     n.live = true;
@@ -414,7 +452,11 @@ struct OrderStore {
   static LevelDelta settle_level(Levels::iterator lit) {
     const Level& lv = lit->second;
     LevelDelta d = delta(lv);
-    if (lv.count == 0) lv.book->levels(lv.side).erase(lit);
+    if (lv.count == 0) {
+      detail::LevelCacheEntry& cached = lv.book->cached_level(lv.side, lv.price);
+      if (cached.price == lv.price) cached.valid = false;
+      lv.book->levels(lv.side).erase(lit);
+    }
     return d;
   }
 
@@ -632,7 +674,7 @@ SubmitResult& MatchingEngine::submit_into(SubmitResult& r, const SignedOrder& so
     } else {
       detail::Cold& c = st.cold[slot];
       c.hash = h;
-      c.so = so;
+      detail::copy_order(c.so, so);
       Node& n = st.nodes[slot];
       n.remaining = left;
       st.place(slot, book, false, key);

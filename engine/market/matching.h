@@ -181,6 +181,14 @@ struct Level {
 // keeps O(log levels) inserts whatever the prices (no shifting of a deep level array, which a stream of
 // far-away prices could exploit) and stable iterators, so a resting order finds its level in O(1).
 using Levels = std::map<uint64_t, Level>;
+// Recently used levels by price, direct-mapped, so that placing an order at a price that already has a
+// level skips the tree descent (prices cluster: a book's active levels are mostly a few hundred ticks).
+struct LevelCacheEntry {
+  uint64_t price = 0;
+  Levels::iterator level;
+  bool valid = false;
+};
+constexpr size_t kLevelCacheSize = 256;
 }  // namespace detail
 
 // One instrument's book. Read-only from outside: every change goes through MatchingEngine, which keeps the
@@ -209,7 +217,12 @@ class OrderBook {
 
   uint64_t instrument_;
   const detail::OrderStore* store_;
+  detail::LevelCacheEntry& cached_level(Side s, uint64_t price) {
+    return level_cache_[s == Side::kBuy ? 0 : 1][price % detail::kLevelCacheSize];
+  }
+
   detail::Levels sides_[2];
+  detail::LevelCacheEntry level_cache_[2][detail::kLevelCacheSize];
   size_t size_ = 0;
 };
 
