@@ -192,7 +192,7 @@ constexpr size_t kLevelCacheSize = 256;
 }  // namespace detail
 
 // One instrument's book. Read-only from outside: every change goes through MatchingEngine, which keeps the
-// shared hash and account indexes consistent.
+// shared order store and hash index consistent.
 class OrderBook {
  public:
   OrderBook(const OrderBook&) = delete;
