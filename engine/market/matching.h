@@ -71,10 +71,13 @@ enum class RemoveReason : uint8_t {
 const char* to_string(RemoveReason r);
 
 // One trade to propose: the resting maker order against the incoming taker, at the maker's limit price.
-// Each becomes one Trade transaction (see to_trade()); `maker` is the signed order exactly as it rested.
+// Each becomes one Trade transaction (see to_trade()). `maker` points at the signed order exactly as it
+// rested, in the engine's order store (not a copy: a fill is a few words, whatever the order's size); it
+// stays valid until the next change to the engine other than refuse_fill() with this very result, so
+// turn fills into trades (or copy what you need) before submitting, cancelling or sweeping again.
 struct Fill {
   OrderHash maker_hash;
-  SignedOrder maker;
+  const SignedOrder* maker = nullptr;
   OrderHash taker_hash;
   uint64_t quantity = 0;
   uint64_t price = 0;            // the maker's limit price
@@ -158,6 +161,8 @@ struct Refusal {
   Culprit culprit = Culprit::kMaker;
 };
 
+class OrderBook;
+
 namespace detail {
 struct OrderStore;
 constexpr uint32_t kNil = UINT32_MAX;
@@ -169,15 +174,25 @@ struct Level {
   uint32_t count = 0;
   uint32_t head = kNil;  // FIFO of pool slots, oldest first
   uint32_t tail = kNil;
+  Side side = Side::kBuy;
+  OrderBook* book = nullptr;  // so that a resting order reaches its book through its level
 };
 // Keyed so that begin() is the best price on both sides (bids by ~price, asks by price); a node-based map
 // keeps O(log levels) inserts whatever the prices (no shifting of a deep level array, which a stream of
 // far-away prices could exploit) and stable iterators, so a resting order finds its level in O(1).
 using Levels = std::map<uint64_t, Level>;
+// Recently used levels by price, direct-mapped, so that placing an order at a price that already has a
+// level skips the tree descent (prices cluster: a book's active levels are mostly a few hundred ticks).
+struct LevelCacheEntry {
+  uint64_t price = 0;
+  Levels::iterator level;
+  bool valid = false;
+};
+constexpr size_t kLevelCacheSize = 256;
 }  // namespace detail
 
 // One instrument's book. Read-only from outside: every change goes through MatchingEngine, which keeps the
-// shared hash and account indexes consistent.
+// shared order store and hash index consistent.
 class OrderBook {
  public:
   OrderBook(const OrderBook&) = delete;
@@ -202,17 +217,24 @@ class OrderBook {
 
   uint64_t instrument_;
   const detail::OrderStore* store_;
+  detail::LevelCacheEntry& cached_level(Side s, uint64_t price) {
+    return level_cache_[s == Side::kBuy ? 0 : 1][price % detail::kLevelCacheSize];
+  }
+
   detail::Levels sides_[2];
+  detail::LevelCacheEntry level_cache_[2][detail::kLevelCacheSize];
   size_t size_ = 0;
 };
 
-// All books, plus the indexes shared by them: order hash -> order, account -> its orders, and an expiry
-// queue. One pool of orders with index-linked FIFO lists per level, so inserting and cancelling allocate
-// nothing once the pool and the hash table have grown.
+// All books, plus what they share: the order store and its indexes (order hash -> order, and an expiry
+// queue). A resting order is a 64-byte node in one pool (what matching reads: remaining, expiry, account
+// prefix, links of the FIFO list of its level) plus its signed order and hash in a separate store that is
+// read only when a fill is reported or becomes a trade. Inserting, matching and cancelling allocate nothing
+// once the pool, the hash index and the result buffers have grown.
 class MatchingEngine {
  public:
-  // The hash indexes are keyed with `hash_seed`: the node passes a random one, so that nobody can grind
-  // order hashes or addresses that pile up in one corner of a table and slow every lookup down. (The
+  // The hash index is keyed with `hash_seed`: the node passes a random one, so that nobody can grind
+  // order hashes that pile up in one corner of the table and slow every lookup down. (The
   // engine itself takes no randomness, like it reads no clock.)
   explicit MatchingEngine(uint64_t hash_seed = 0);
   ~MatchingEngine();
@@ -236,8 +258,11 @@ class MatchingEngine {
   // The quantity above the cap is reported in `cancelled` and never rests. The book does not re-check a
   // resting reduce-only order when the position changes later: shrink() it; the state machine refuses
   // the trade anyway if it would not reduce (then refuse_fill()).
-  SubmitResult submit(const SignedOrder& o, const OrderHash& h, uint64_t now,
-                      std::optional<uint64_t> max_qty = std::nullopt);
+  //
+  // The result lives in a buffer the engine owns and reuses (a submit allocates nothing once the buffers
+  // have grown): it stays valid until the next change to the engine; copy it to keep it longer.
+  const SubmitResult& submit(const SignedOrder& o, const OrderHash& h, uint64_t now,
+                             std::optional<uint64_t> max_qty = std::nullopt);
 
   std::optional<Cancelled> cancel(const OrderHash& h);
   // Caps a resting order's remaining quantity at max_remaining (> 0), keeping its time priority (a smaller
@@ -259,17 +284,25 @@ class MatchingEngine {
   //  - culprit taker: its fills[r.kept..] are undone as above and it is dropped (status kDropped).
   // A FOK must trade all or nothing, but the state machine applies trades one by one: the node applies a
   // FOK's fills on a checkpoint and, on a refusal, reverts them all and passes kept = 0.
-  // Returns the outcome with every delta and removal of the correction.
-  SubmitResult refuse_fill(const SignedOrder& taker, const SubmitResult& result, const Refusal& r, uint64_t now);
+  // Returns the outcome with every delta and removal of the correction (in the engine's buffer, like
+  // submit(); `result` may be the engine's own buffer from the submit or refuse_fill just before).
+  const SubmitResult& refuse_fill(const SignedOrder& taker, const SubmitResult& result, const Refusal& r, uint64_t now);
 
   std::optional<RestingOrder> find(const OrderHash& h) const;
-  std::vector<RestingOrder> orders_of(const Address& account) const;  // every instrument, as placed
+  // Every instrument, as placed. A scan of all resting orders (no per-account index: it would cost every
+  // insert and fill), for tools and tests, not for a hot path.
+  std::vector<RestingOrder> orders_of(const Address& account) const;
   size_t size() const;                                                // resting orders in all books
   // Grows the order pool and the hash index for this many resting orders up front (touching the memory
   // now), so that later inserts neither reallocate nor page-fault.
   void reserve(size_t orders);
 
  private:
+  // Clears the result buffer for a new operation: see OrderStore::begin_op().
+  SubmitResult& begin_result();
+  SubmitResult& submit_into(SubmitResult& r, const SignedOrder& o, const OrderHash& h, uint64_t now,
+                            std::optional<uint64_t> max_qty);
+
   std::unique_ptr<detail::OrderStore> store_;
   std::unordered_map<uint64_t, std::unique_ptr<OrderBook>> books_;
 };

@@ -373,13 +373,14 @@ struct Sequencer::Impl {
     LocalBatch& b = open_batch_ref();
     const size_t steps_before = b.steps.size();
     const size_t trades_before = group_trades.size();
-    market::SubmitResult res = book.submit(so, h, ts, cap);
-    std::vector<market::LevelDelta> deltas = res.deltas;
+    // The engine's own result buffer, valid until the book next changes (no copy per order).
+    const market::SubmitResult* res = &book.submit(so, h, ts, cap);
+    std::vector<market::LevelDelta> earlier;  // the deltas of rounds before a refused fill
     uint64_t filled = 0;
     for (;;) {
       std::optional<market::Refusal> refused;
-      for (size_t i = 0; i < res.fills.size(); ++i) {
-        const market::Fill& f = res.fills[i];
+      for (size_t i = 0; i < res->fills.size(); ++i) {
+        const market::Fill& f = res->fills[i];
         Receipt rc = apply_step(encode_tx(market::to_trade(f, so)));
         if (!rc.ok()) {
           counters.trades_refused++;
@@ -390,7 +391,7 @@ struct Sequencer::Impl {
         record_trade(f, so, b.seq, at_ms);
         filled += f.quantity;
       }
-      for (const auto& r : res.removed)
+      for (const auto& r : res->removed)
         set_order_status(r.hash, r.reason == market::RemoveReason::kExpired ? OrderStatus::kExpired : OrderStatus::kCancelled,
                          market::to_string(r.reason));
       if (!refused) break;
@@ -401,24 +402,29 @@ struct Sequencer::Impl {
         group_trades.resize(trades_before);
         filled = 0;
       }
-      res = book.refuse_fill(so, res, *refused, ts);
-      deltas.insert(deltas.end(), res.deltas.begin(), res.deltas.end());
-      if (res.status == market::SubmitStatus::kDropped) break;
+      earlier.insert(earlier.end(), res->deltas.begin(), res->deltas.end());
+      res = &book.refuse_fill(so, *res, *refused, ts);
+      if (res->status == market::SubmitStatus::kDropped) break;
     }
     counters.trades += group_trades.size() - trades_before;
     if (publishing())
       for (size_t i = trades_before; i < group_trades.size(); ++i) outbox.push_back(TradeEvent{group_trades[i].first});
-    publish_deltas(deltas);
+    if (earlier.empty()) {
+      publish_deltas(res->deltas);
+    } else {
+      earlier.insert(earlier.end(), res->deltas.begin(), res->deltas.end());
+      publish_deltas(earlier);
+    }
 
     OrderView& v = orders[h];
     v.filled = filled;
-    switch (res.status) {
+    switch (res->status) {
       case market::SubmitStatus::kFilled: v.status = OrderStatus::kFilled; break;
       case market::SubmitStatus::kPartiallyFilledResting:
       case market::SubmitStatus::kResting: v.status = OrderStatus::kOpen; break;
       case market::SubmitStatus::kCancelledIoc: v.status = OrderStatus::kCancelled, v.reason = "ioc remainder"; break;
       case market::SubmitStatus::kRejectedExpired: v.status = OrderStatus::kExpired; break;
-      default: v.status = OrderStatus::kRejected, v.reason = market::to_string(res.status);
+      default: v.status = OrderStatus::kRejected, v.reason = market::to_string(res->status);
     }
     counters.orders_accepted++;
     out.ack.hash = h;
@@ -435,7 +441,7 @@ struct Sequencer::Impl {
     t.price = f.price;
     t.quantity = f.quantity;
     t.taker_is_buy = taker.order.is_buy;
-    t.maker = f.maker.order.account;
+    t.maker = f.maker->order.account;
     t.taker = taker.order.account;
     t.maker_order = f.maker_hash;
     t.taker_order = f.taker_hash;

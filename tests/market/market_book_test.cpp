@@ -64,7 +64,7 @@ TEST_CASE("price-time priority: best price first, oldest first within a level, a
   CHECK(r.resting == 0);
   for (const auto& f : r.fills) CHECK(f.taker_hash == t.hash);
   // The fill carries the maker exactly as signed and stored: it becomes a Trade transaction as is.
-  CHECK(r.fills[2].maker == a101.so);
+  CHECK(*r.fills[2].maker == a101.so);
   TradeTx tx = to_trade(r.fills[0], t.so);
   CHECK(tx.maker == b100.so);
   CHECK(tx.taker == t.so);
@@ -301,7 +301,7 @@ TEST_CASE("self-trade prevention cancels the resting order and matching continue
   CHECK(r.removed[0].remaining == 5);
   CHECK(r.removed[0].order == own.so);
   CHECK_FALSE(b.engine.find(own.hash));
-  for (const auto& f : r.fills) CHECK(f.maker.order.account != t.so.order.account);
+  for (const auto& f : r.fills) CHECK(f.maker->order.account != t.so.order.account);
   CHECK(b.engine.book(1)->best_ask() == DepthLevel{100, 1, 1});
   CHECK(b.mirror_matches());
 }

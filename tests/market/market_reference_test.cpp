@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 
 #include "tests/market/market_fixture.h"
@@ -85,7 +86,7 @@ class ReferenceEngine {
       const uint64_t q = std::min(left, it->remaining);
       it->remaining -= q;
       left -= q;
-      r.fills.push_back(Fill{it->hash, it->so, h, q, it->so.order.limit_price, it->remaining});
+      r.fills.push_back(Fill{it->hash, &keep(it->so), h, q, it->so.order.limit_price, it->remaining});
       if (it->remaining == 0) book.erase(it);
     }
     r.filled = eff - left;
@@ -144,7 +145,7 @@ class ReferenceEngine {
         if (auto c = cancel(f.maker_hash, RemoveReason::kRefused)) out.removed.push_back(*c);
         continue;
       }
-      auto bit = books_.find(f.maker.order.instrument);
+      auto bit = books_.find(f.maker->order.instrument);
       if (bit == books_.end()) continue;
       if (auto [book, it] = locate(f.maker_hash); book) {
         it->remaining += f.quantity;
@@ -152,9 +153,9 @@ class ReferenceEngine {
       }
       int64_t seq = next_seq_++;
       for (const auto& x : bit->second)
-        if (x.so.order.is_buy == f.maker.order.is_buy && x.so.order.limit_price == f.maker.order.limit_price)
+        if (x.so.order.is_buy == f.maker->order.is_buy && x.so.order.limit_price == f.maker->order.limit_price)
           seq = std::min(seq, x.seq - 1);
-      bit->second.push_back({f.maker_hash, f.maker, f.quantity, seq});
+      bit->second.push_back({f.maker_hash, *f.maker, f.quantity, seq});
     }
     if (rf.culprit == Culprit::kTaker) return status(out, SubmitStatus::kDropped);
     uint64_t kept = 0;
@@ -233,12 +234,17 @@ class ReferenceEngine {
     return {nullptr, {}};
   }
 
+  // A Fill points at its maker's signed order; the maker may leave the book, so fills point at a copy
+  // kept here (a deque never moves its elements).
+  const SignedOrder& keep(const SignedOrder& so) { return archive_.emplace_back(so); }
+
   std::map<uint64_t, std::vector<RefOrder>> books_;
+  std::deque<SignedOrder> archive_;
   int64_t next_seq_ = 0;
 };
 
 bool same_fill(const Fill& a, const Fill& b) {
-  return a.maker_hash == b.maker_hash && a.maker == b.maker && a.taker_hash == b.taker_hash &&
+  return a.maker_hash == b.maker_hash && *a.maker == *b.maker && a.taker_hash == b.taker_hash &&
          a.quantity == b.quantity && a.price == b.price && a.maker_remaining == b.maker_remaining;
 }
 
