@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <mutex>
 
-#include "engine/api/http.h"
 #include "engine/cli/command.h"
 #include "engine/common/keys.h"
+#include "engine/net/http.h"
 #include "fraudproof/agent.h"
-#include "fraudproof/simulator.h"
+#include "fraudproof/sim/simulator.h"
 
 namespace opt::cli {
 

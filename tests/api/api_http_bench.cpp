@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 #include "tests/api/load_gen.h"
 #include "tests/bench_util.h"
 
