@@ -246,7 +246,8 @@ std::string u64_string(uint64_t v) { return std::to_string(v); }
 
 Result<uint64_t, Refusal> parse_u64(std::string_view s, std::string_view what) {
   // Digits only: no sign, no spaces, no exponent, no hex; at most 20 digits and no overflow.
-  if (s.empty() || s.size() > 20) return refuse(RefusalCode::kBadField, std::string(what) + " must be a decimal integer");
+  if (s.empty() || s.size() > 20)
+    return refuse(RefusalCode::kBadField, std::string(what) + " must be a decimal integer");
   for (char c : s)
     if (c < '0' || c > '9') return refuse(RefusalCode::kBadField, std::string(what) + " must be a decimal integer");
   uint64_t v = 0;
@@ -269,9 +270,11 @@ Result<uint64_t, Refusal> json_u64(const nlohmann::json& v, std::string_view wha
     if (!r) return r;
     out = *r;
   } else {
-    return refuse(RefusalCode::kBadField, std::string(what) + " must be an integer (a decimal string or a JSON integer)");
+    return refuse(RefusalCode::kBadField,
+                  std::string(what) + " must be an integer (a decimal string or a JSON integer)");
   }
-  if (out > max) return refuse(RefusalCode::kBadField, std::string(what) + " is out of range (max " + u64_string(max) + ")");
+  if (out > max)
+    return refuse(RefusalCode::kBadField, std::string(what) + " is out of range (max " + u64_string(max) + ")");
   return out;
 }
 
@@ -316,7 +319,8 @@ Result<Action, Refusal> message_from_json(const ActionSpec& spec, const nlohmann
   Action a(spec);
   for (const auto& f : spec.fields) {
     auto it = message.find(f.name);
-    if (it == message.end()) return refuse(RefusalCode::kBadField, "missing field '" + f.name + "' in " + spec.primary_type);
+    if (it == message.end())
+      return refuse(RefusalCode::kBadField, "missing field '" + f.name + "' in " + spec.primary_type);
     const nlohmann::json& v = *it;
     switch (f.kind) {
       case FieldKind::kUint: {
@@ -345,7 +349,8 @@ Result<Action, Refusal> message_from_json(const ActionSpec& spec, const nlohmann
       case FieldKind::kBytes32Array: {
         if (!v.is_array()) return refuse(RefusalCode::kBadField, f.name + " must be an array of 0x-hex bytes32");
         if (v.size() > kMaxArrayLength)
-          return refuse(RefusalCode::kBadField, f.name + " has more than " + std::to_string(kMaxArrayLength) + " elements");
+          return refuse(RefusalCode::kBadField,
+                        f.name + " has more than " + std::to_string(kMaxArrayLength) + " elements");
         std::vector<Hash32> arr;
         for (size_t i = 0; i < v.size(); ++i) {
           auto h = json_b32(v[i], f.name + "[" + std::to_string(i) + "]");

@@ -23,7 +23,6 @@
 
 namespace opt::l1 {
 
-
 // ---- the built-in action types (docs/l1.md) ----
 inline constexpr std::string_view kDepositType =
     "Deposit(address sender,address recipient,uint64 amount,uint64 nonce)";

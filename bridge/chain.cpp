@@ -163,7 +163,8 @@ Status<Refusal> slash(L1Chain::State& s, const std::function<void(std::function<
   if (have < amount) return refuse(RefusalCode::kInsufficientFunds, std::string("not enough ") + what);
   if (to && *to != owner) {
     auto jt = s.accounts.find(*to);
-    if (!add(jt == s.accounts.end() ? 0 : jt->second.bond, amount)) return refuse(RefusalCode::kOverflow, "bond balance out of range");
+    if (!add(jt == s.accounts.end() ? 0 : jt->second.bond, amount))
+      return refuse(RefusalCode::kOverflow, "bond balance out of range");
   }
   (void)change_account(s, journal, owner, [&](L1Account& x) { return take(x.*bucket, amount, what); });
   if (to) return change_account(s, journal, *to, [&](L1Account& x) { return give(x.bond, amount); });
@@ -311,7 +312,8 @@ Status<std::string> L1Chain::replay() {
     action->signature = *sig;
     action->data = std::move(row.data);
     auto accepted = execute(*action, /*persist=*/false);
-    if (!accepted) return err("action " + std::to_string(row.seq) + " is refused on replay: " + accepted.error().wire_code());
+    if (!accepted)
+      return err("action " + std::to_string(row.seq) + " is refused on replay: " + accepted.error().wire_code());
     if (accepted->hash != row.hash || accepted->index != row.index)
       return err("action " + std::to_string(row.seq) + " replays to another hash or position");
     return {};
@@ -460,18 +462,21 @@ Result<Accepted, Refusal> L1Chain::execute(const Action& action, bool persist) {
   // The signature must be the sender's: nobody can spend another account's tokens or post in its name.
   const Address sender = action.sender();
   if (*signer != sender)
-    return refuse(RefusalCode::kWrongSigner, "signed by " + to_checksum(*signer) + ", not by the sender " + to_checksum(sender));
+    return refuse(RefusalCode::kWrongSigner,
+                  "signed by " + to_checksum(*signer) + ", not by the sender " + to_checksum(sender));
   // The nonce stops replays of a signed action (and orders one sender's actions).
   L1Context ctx(*this, sender);
   const uint64_t nonce = ctx.account(sender).nonce;
   if (action.nonce() != nonce)
-    return refuse(RefusalCode::kBadNonce, "nonce " + u64_string(action.nonce()) + " is not the sender's nonce " + u64_string(nonce));
+    return refuse(RefusalCode::kBadNonce,
+                  "nonce " + u64_string(action.nonce()) + " is not the sender's nonce " + u64_string(nonce));
   // Data beside the message is covered by the signature only through its hash.
   if (def.spec.data_field.empty()) {
     if (!action.data.empty()) return refuse(RefusalCode::kUnexpectedData, def.spec.name + " carries no data");
   } else {
     if (action.data.size() > def.spec.max_data_bytes)
-      return refuse(RefusalCode::kDataTooLarge, "data is larger than " + std::to_string(def.spec.max_data_bytes) + " bytes");
+      return refuse(RefusalCode::kDataTooLarge,
+                    "data is larger than " + std::to_string(def.spec.max_data_bytes) + " bytes");
     if (keccak256(action.data) != action.b32(def.spec.data_field))
       return refuse(RefusalCode::kDataHashMismatch, def.spec.data_field + " is not keccak256(data)");
   }
@@ -651,18 +656,21 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   // The commitment chain: each batch starts from the root of the last live batch.
   const BatchRecord* prev = s_->tip == kNoBatch ? nullptr : &s_->batches[s_->tip];
   const Hash32 tip_root = prev ? prev->post_root : config_.genesis_root;
-  if (a.b32("prevRoot") != tip_root) return refuse(RefusalCode::kPrevRootMismatch, "prevRoot is not the tip " + tip_root.hex());
+  if (a.b32("prevRoot") != tip_root)
+    return refuse(RefusalCode::kPrevRootMismatch, "prevRoot is not the tip " + tip_root.hex());
   // The inbox range is the L1's: it starts where the previous live batch stopped, so no message can be
   // skipped or consumed twice, and the claimed accumulator must be the L1's own.
   const uint64_t inbox_from = prev ? prev->inbox_to : 0;
   const uint64_t inbox_to = a.u64("inboxTo");
   if (inbox_to < inbox_from)
-    return refuse(RefusalCode::kBadInboxRange, "inboxTo is below the previous batch's inboxTo " + std::to_string(inbox_from));
+    return refuse(RefusalCode::kBadInboxRange,
+                  "inboxTo is below the previous batch's inboxTo " + std::to_string(inbox_from));
   if (inbox_to > s_->inbox.size())
-    return refuse(RefusalCode::kBadInboxRange, "inboxTo is beyond the inbox length " + std::to_string(s_->inbox.size()));
+    return refuse(RefusalCode::kBadInboxRange,
+                  "inboxTo is beyond the inbox length " + std::to_string(s_->inbox.size()));
   if (a.b32("inboxAcc") != s_->inbox_acc[inbox_to])
-    return refuse(RefusalCode::kInboxAccMismatch, "inboxAcc is not the inbox accumulator after " + std::to_string(inbox_to) +
-                                            " messages");
+    return refuse(RefusalCode::kInboxAccMismatch,
+                  "inboxAcc is not the inbox accumulator after " + std::to_string(inbox_to) + " messages");
   // Forced inclusion: a proposer may delay the inbox, but not beyond the delay (censorship resistance).
   // Messages are in time order, so the first one left out is the oldest.
   if (inbox_to < s_->inbox.size() && s_->inbox[inbox_to].l1_time + config_.forced_inclusion_delay_seconds <= now)
@@ -671,7 +679,9 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   // The batch's L2 time may not go back, nor run ahead of the L1's clock (option expiries depend on it).
   const uint64_t l2_ts = a.u64("l2Timestamp");
   const uint64_t prev_ts = prev ? prev->l2_timestamp : 0;
-  if (l2_ts < prev_ts) return refuse(RefusalCode::kTimestampTooOld, "l2Timestamp is before the previous batch's " + std::to_string(prev_ts));
+  if (l2_ts < prev_ts)
+    return refuse(RefusalCode::kTimestampTooOld,
+                  "l2Timestamp is before the previous batch's " + std::to_string(prev_ts));
   if (l2_ts > now + config_.max_timestamp_drift_seconds)
     return refuse(RefusalCode::kTimestampInFuture, "l2Timestamp is more than " +
                                              std::to_string(config_.max_timestamp_drift_seconds) +
@@ -681,7 +691,8 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   auto raw = zstd_decompress(a.data);
   if (!raw) return refuse(RefusalCode::kBadCompression, to_string(raw.error()));
   auto frames = decode_batch(*raw);
-  if (!frames) return refuse(RefusalCode::kBadBatchData, std::string("batch framing: ") + opt::to_string(frames.error()));
+  if (!frames)
+    return refuse(RefusalCode::kBadBatchData, std::string("batch framing: ") + opt::to_string(frames.error()));
   const uint64_t tx_count = a.u64("txCount");
   if (tx_count != frames->size())
     return refuse(RefusalCode::kTxCountMismatch, "txCount is " + u64_string(tx_count) + " but the data holds " +
@@ -737,20 +748,24 @@ Result<nlohmann::json, Refusal> L1Chain::finalize_withdrawal(L1Context&, const A
   const uint64_t bi = a.u64("batch");
   if (bi >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(bi));
   const BatchRecord& b = s_->batches[bi];
-  if (b.status == BatchStatus::kRemoved) return refuse(RefusalCode::kRemovedBatch, "batch " + u64_string(bi) + " was removed");
+  if (b.status == BatchStatus::kRemoved)
+    return refuse(RefusalCode::kRemovedBatch, "batch " + u64_string(bi) + " was removed");
   // Only a final root is paid from: a root that can still be disputed may be false.
-  if (b.status != BatchStatus::kFinal) return refuse(RefusalCode::kNotFinal, "batch " + u64_string(bi) + " is not final yet");
+  if (b.status != BatchStatus::kFinal)
+    return refuse(RefusalCode::kNotFinal, "batch " + u64_string(bi) + " is not final yet");
   const uint64_t index = a.u64("index");
   const uint64_t amount = a.u64("amount");
   if (amount == 0) return refuse(RefusalCode::kZeroAmount, "nothing to pay");
   // The nullifier: a withdrawal leaf stays in every later root, so it is paid once, whatever root proves it.
-  if (s_->claimed.count(index)) return refuse(RefusalCode::kAlreadyClaimed, "withdrawal " + u64_string(index) + " was paid");
+  if (s_->claimed.count(index))
+    return refuse(RefusalCode::kAlreadyClaimed, "withdrawal " + u64_string(index) + " was paid");
   auto proof = SmtProof::decode(a.data);
   if (!proof) return refuse(RefusalCode::kBadProof, std::string("proof: ") + opt::to_string(proof.error()));
   const Address account = a.address("account"), recipient = a.address("recipient");
   Bytes leaf = encode_leaf(WithdrawalLeaf{index, account, recipient, amount});
   if (!verify_proof(b.post_root, withdrawal_key(index), ByteView(leaf), *proof))
-    return refuse(RefusalCode::kBadProof, "the proof does not show this withdrawal leaf under batch " + u64_string(bi) + "'s root");
+    return refuse(RefusalCode::kBadProof,
+                  "the proof does not show this withdrawal leaf under batch " + u64_string(bi) + "'s root");
   if (s_->escrow < amount) return refuse(RefusalCode::kInsufficientEscrow, "the escrow holds less than the withdrawal");
   auto j = [this](std::function<void()> u) { journal(std::move(u)); };
   if (auto r = change_account(*s_, j, recipient, [&](L1Account& x) { return give(x.usdc, amount); }); !r)
@@ -778,8 +793,10 @@ Result<nlohmann::json, Refusal> L1Chain::finalize_withdrawal(L1Context&, const A
 Status<Refusal> L1Chain::remove_from_locked(uint64_t index) {
   if (index >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(index));
   BatchRecord& first = s_->batches[index];
-  if (first.status == BatchStatus::kRemoved) return refuse(RefusalCode::kRemovedBatch, "batch " + u64_string(index) + " is already removed");
-  if (first.status == BatchStatus::kFinal) return refuse(RefusalCode::kFinalBatch, "batch " + u64_string(index) + " is final");
+  if (first.status == BatchStatus::kRemoved)
+    return refuse(RefusalCode::kRemovedBatch, "batch " + u64_string(index) + " is already removed");
+  if (first.status == BatchStatus::kFinal)
+    return refuse(RefusalCode::kFinalBatch, "batch " + u64_string(index) + " is final");
   // Every later live batch builds on this one; they go with it. (Finality is a prefix, so none is final.)
   const uint64_t old_tip = s_->tip;
   std::vector<uint64_t> removed;
@@ -818,7 +835,8 @@ Result<Bytes, Refusal> L1Chain::step_input_locked(uint64_t batch, uint64_t step)
   if (batch >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(batch));
   const BatchRecord& b = s_->batches[batch];
   if (step >= b.step_count())
-    return refuse(RefusalCode::kBadStep, "batch " + u64_string(batch) + " has " + u64_string(b.step_count()) + " steps");
+    return refuse(RefusalCode::kBadStep,
+                  "batch " + u64_string(batch) + " has " + u64_string(b.step_count()) + " steps");
   const uint64_t from_inbox = b.inbox_to - b.inbox_from;
   if (step < from_inbox) return s_->inbox[b.inbox_from + step].l2_tx;
   auto frames = frames_locked(batch);
@@ -978,7 +996,8 @@ Result<std::vector<Hash32>, Refusal> L1Chain::frame_proof(uint64_t batch, uint64
   auto frames = frames_locked(batch);
   if (!frames) return err(frames.error());
   if (frame >= (*frames)->size())
-    return refuse(RefusalCode::kBadStep, "batch " + u64_string(batch) + " has " + std::to_string((*frames)->size()) + " frames");
+    return refuse(RefusalCode::kBadStep,
+                  "batch " + u64_string(batch) + " has " + std::to_string((*frames)->size()) + " frames");
   return tx_data_proof(**frames, frame);
 }
 

@@ -250,8 +250,10 @@ Result<json, Refusal> GameModule::challenge(L1Context& ctx, const Action& a) {
   const l1::BatchRecord* b = ctx.batch(index);
   if (!b) return refuse(l1::RefusalCode::kUnknownBatch, "no batch " + std::to_string(index));
   if (b->status == l1::BatchStatus::kRemoved) return refuse(l1::RefusalCode::kRemovedBatch, "the batch was removed");
-  if (b->status == l1::BatchStatus::kFinal || ctx.is_final(index)) return refuse(GameRefusal::kBatchFinal, "the batch is final");
-  if (a.sender() == b->proposer) return refuse(GameRefusal::kSelfChallenge, "a proposer cannot challenge its own batch");
+  if (b->status == l1::BatchStatus::kFinal || ctx.is_final(index))
+    return refuse(GameRefusal::kBatchFinal, "the batch is final");
+  if (a.sender() == b->proposer)
+    return refuse(GameRefusal::kSelfChallenge, "a proposer cannot challenge its own batch");
   if (b->step_count() == 0) return refuse(GameRefusal::kNothingToDispute, "the batch has no steps");
   auto [lo, hi] = by_batch_.equal_range(index);
   for (auto it = lo; it != hi; ++it) {
@@ -297,7 +299,8 @@ Result<json, Refusal> GameModule::dissect(L1Context& ctx, const Action& a) {
   if (a.sender() != g.proposer) return refuse(GameRefusal::kNotYourTurn, "only the proposer dissects");
   const auto& roots = a.b32s("roots");
   if (roots.size() != g.degree - 1)
-    return refuse(GameRefusal::kBadDissection, "expected " + std::to_string(g.degree - 1) + " roots, got " + std::to_string(roots.size()));
+    return refuse(GameRefusal::kBadDissection,
+                  "expected " + std::to_string(g.degree - 1) + " roots, got " + std::to_string(roots.size()));
   if (auto s = charge_clock(ctx, g); !s) return err(s.error());
   g.roots = roots;
   g.turn = Turn::kChoose;

@@ -206,7 +206,9 @@ TEST_CASE("property: random actions keep escrow == deposited - paid and both sup
         f.advance(rng.below(40));
         break;
       default:  // a refused action with a bad nonce
-        CHECK(f.chain->submit(signed_by(*f.chain, key(dev), make_deposit({}, addr(dev), 1, 0), 999)).error().wire_code() == "bad_nonce");
+        CHECK(f.chain->submit(signed_by(*f.chain, key(dev), make_deposit({}, addr(dev), 1, 0), 999))
+                  .error()
+                  .wire_code() == "bad_nonce");
         break;
     }
     f.check_invariants();
