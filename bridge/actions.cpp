@@ -235,7 +235,7 @@ Eip712Domain l1_domain(uint64_t chain_id) { return Eip712Domain{"optrollup-l1", 
 Status<Refusal> sign_action(Action& action, const PrivateKey& key, const Hash32& domain_separator) {
   if (!action.spec().data_field.empty()) action.set(action.spec().data_field, keccak256(action.data));
   auto s = sign(action.digest(domain_separator), key);
-  if (!s) return refuse("bad_key", to_string(s.error()));
+  if (!s) return refuse(RefusalCode::kBadKey, to_string(s.error()));
   action.signature = *s;
   return {};
 }
@@ -246,13 +246,14 @@ std::string u64_string(uint64_t v) { return std::to_string(v); }
 
 Result<uint64_t, Refusal> parse_u64(std::string_view s, std::string_view what) {
   // Digits only: no sign, no spaces, no exponent, no hex; at most 20 digits and no overflow.
-  if (s.empty() || s.size() > 20) return refuse("bad_field", std::string(what) + " must be a decimal integer");
+  if (s.empty() || s.size() > 20)
+    return refuse(RefusalCode::kBadField, std::string(what) + " must be a decimal integer");
   for (char c : s)
-    if (c < '0' || c > '9') return refuse("bad_field", std::string(what) + " must be a decimal integer");
+    if (c < '0' || c > '9') return refuse(RefusalCode::kBadField, std::string(what) + " must be a decimal integer");
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size())
-    return refuse("bad_field", std::string(what) + " is out of range");
+    return refuse(RefusalCode::kBadField, std::string(what) + " is out of range");
   return v;
 }
 
@@ -262,25 +263,27 @@ Result<uint64_t, Refusal> json_u64(const nlohmann::json& v, std::string_view wha
     out = v.get<uint64_t>();
   } else if (v.is_number_integer()) {
     int64_t i = v.get<int64_t>();
-    if (i < 0) return refuse("bad_field", std::string(what) + " must not be negative");
+    if (i < 0) return refuse(RefusalCode::kBadField, std::string(what) + " must not be negative");
     out = static_cast<uint64_t>(i);
   } else if (v.is_string()) {
     auto r = parse_u64(v.get_ref<const std::string&>(), what);
     if (!r) return r;
     out = *r;
   } else {
-    return refuse("bad_field", std::string(what) + " must be an integer (a decimal string or a JSON integer)");
+    return refuse(RefusalCode::kBadField,
+                  std::string(what) + " must be an integer (a decimal string or a JSON integer)");
   }
-  if (out > max) return refuse("bad_field", std::string(what) + " is out of range (max " + u64_string(max) + ")");
+  if (out > max)
+    return refuse(RefusalCode::kBadField, std::string(what) + " is out of range (max " + u64_string(max) + ")");
   return out;
 }
 
 namespace {
 
 Result<Hash32, Refusal> json_b32(const nlohmann::json& v, const std::string& what) {
-  if (!v.is_string()) return refuse("bad_field", what + " must be a 0x-hex string of 32 bytes");
+  if (!v.is_string()) return refuse(RefusalCode::kBadField, what + " must be a 0x-hex string of 32 bytes");
   auto h = Hash32::from_hex(v.get_ref<const std::string&>(), /*require_prefix=*/true);
-  if (!h) return refuse("bad_field", what + ": " + to_string(h.error()) + " (32 bytes expected)");
+  if (!h) return refuse(RefusalCode::kBadField, what + ": " + to_string(h.error()) + " (32 bytes expected)");
   return *h;
 }
 
@@ -309,14 +312,15 @@ nlohmann::json message_to_json(const Action& action) {
 }
 
 Result<Action, Refusal> message_from_json(const ActionSpec& spec, const nlohmann::json& message) {
-  if (!message.is_object()) return refuse("bad_field", "action must be a JSON object");
+  if (!message.is_object()) return refuse(RefusalCode::kBadField, "action must be a JSON object");
   for (auto it = message.begin(); it != message.end(); ++it)
     if (!spec.field_index(it.key()))
-      return refuse("bad_field", "unknown field '" + it.key() + "' in " + spec.primary_type);
+      return refuse(RefusalCode::kBadField, "unknown field '" + it.key() + "' in " + spec.primary_type);
   Action a(spec);
   for (const auto& f : spec.fields) {
     auto it = message.find(f.name);
-    if (it == message.end()) return refuse("bad_field", "missing field '" + f.name + "' in " + spec.primary_type);
+    if (it == message.end())
+      return refuse(RefusalCode::kBadField, "missing field '" + f.name + "' in " + spec.primary_type);
     const nlohmann::json& v = *it;
     switch (f.kind) {
       case FieldKind::kUint: {
@@ -326,13 +330,13 @@ Result<Action, Refusal> message_from_json(const ActionSpec& spec, const nlohmann
         break;
       }
       case FieldKind::kBool:
-        if (!v.is_boolean()) return refuse("bad_field", f.name + " must be true or false");
+        if (!v.is_boolean()) return refuse(RefusalCode::kBadField, f.name + " must be true or false");
         a.set(f.name, v.get<bool>());
         break;
       case FieldKind::kAddress: {
-        if (!v.is_string()) return refuse("bad_field", f.name + " must be a 0x-hex address");
+        if (!v.is_string()) return refuse(RefusalCode::kBadField, f.name + " must be a 0x-hex address");
         auto addr = parse_address(v.get_ref<const std::string&>());
-        if (!addr) return refuse("bad_field", f.name + ": " + to_string(addr.error()));
+        if (!addr) return refuse(RefusalCode::kBadField, f.name + ": " + to_string(addr.error()));
         a.set(f.name, *addr);
         break;
       }
@@ -343,9 +347,10 @@ Result<Action, Refusal> message_from_json(const ActionSpec& spec, const nlohmann
         break;
       }
       case FieldKind::kBytes32Array: {
-        if (!v.is_array()) return refuse("bad_field", f.name + " must be an array of 0x-hex bytes32");
+        if (!v.is_array()) return refuse(RefusalCode::kBadField, f.name + " must be an array of 0x-hex bytes32");
         if (v.size() > kMaxArrayLength)
-          return refuse("bad_field", f.name + " has more than " + std::to_string(kMaxArrayLength) + " elements");
+          return refuse(RefusalCode::kBadField,
+                        f.name + " has more than " + std::to_string(kMaxArrayLength) + " elements");
         std::vector<Hash32> arr;
         for (size_t i = 0; i < v.size(); ++i) {
           auto h = json_b32(v[i], f.name + "[" + std::to_string(i) + "]");

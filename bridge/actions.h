@@ -16,20 +16,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bridge/refusal.h"
 #include "engine/core/bytes.h"
 #include "engine/core/crypto.h"
 #include "engine/core/eip712.h"
 
 namespace opt::l1 {
-
-// A refused action or request: a snake_case code (the API's error code) and a message for humans.
-struct Refusal {
-  std::string code;
-  std::string message;
-};
-inline Err<Refusal> refuse(std::string code, std::string message) {
-  return err(Refusal{std::move(code), std::move(message)});
-}
 
 // ---- the built-in action types (docs/l1.md) ----
 inline constexpr std::string_view kDepositType =

@@ -14,7 +14,7 @@ using http::Response;
 // parse that wraps would be worse).
 uint64_t integer(const std::string& text, const std::string& what) {
   auto v = parse_u64(text, what);
-  if (!v) throw ApiError(400, "bad_parameter", what + " must be a non-negative decimal integer");
+  if (!v) throw api_error(RefusalCode::kBadParameter, what + " must be a non-negative decimal integer");
   return *v;
 }
 
@@ -23,33 +23,87 @@ uint64_t query_u64(const Request& req, const std::string& name, uint64_t fallbac
   return v ? integer(*v, name) : fallback;
 }
 
-// A query parameter the endpoint does not know is an error, not silently ignored: a typo such as
-// ?form=5 must not quietly return page 0.
-void allow_query(const Request& req, std::initializer_list<const char*> known) {
-  for (const auto& [name, value] : req.query) {
-    bool ok = false;
-    for (const char* k : known) ok |= name == k;
-    if (!ok) throw ApiError(400, "unknown_parameter", "unknown query parameter '" + name + "'");
-  }
-}
-
 size_t limit_of(const Request& req, size_t fallback, size_t max) {
   uint64_t limit = query_u64(req, "limit", fallback);
   if (limit == 0 || limit > max)
-    throw ApiError(400, "bad_parameter", "limit must be between 1 and " + std::to_string(max));
+    throw api_error(RefusalCode::kBadParameter, "limit must be between 1 and " + std::to_string(max));
   return static_cast<size_t>(limit);
 }
 
 }  // namespace
 
-int status_for(const Refusal& r) {
-  static const char* kMalformed[] = {"bad_request", "bad_json", "unknown_action", "bad_field", "bad_signature",
-                                     "bad_data"};
-  for (const char* c : kMalformed)
-    if (r.code == c) return 400;
-  if (r.code == "storage_error") return 503;
-  if (r.code == "internal_error") return 500;  // a bug in a handler, never the client's input
-  return 422;
+int http_status(RefusalCode code) {
+  // A switch, so a new code that is not given a status here does not compile (-Wswitch).
+  switch (code) {
+    case RefusalCode::kBadRequest:
+    case RefusalCode::kBadJson:
+    case RefusalCode::kUnknownAction:
+    case RefusalCode::kBadField:
+    case RefusalCode::kBadSignature:
+    case RefusalCode::kBadData:
+    case RefusalCode::kBadParameter:
+    case RefusalCode::kUnknownParameter:
+    case RefusalCode::kBadQuery:
+    case RefusalCode::kBadAddress:
+    case RefusalCode::kBadHash:
+      return 400;  // a malformed request
+    case RefusalCode::kNotFound:
+    case RefusalCode::kExtensionNotFound:
+      return 404;  // an unknown resource
+    case RefusalCode::kBadNonce:
+    case RefusalCode::kBadKey:
+    case RefusalCode::kZeroAmount:
+    case RefusalCode::kInsufficientFunds:
+    case RefusalCode::kInsufficientEscrow:
+    case RefusalCode::kInsufficientStake:
+    case RefusalCode::kOverflow:
+    case RefusalCode::kBadRecipient:
+    case RefusalCode::kNotProposer:
+    case RefusalCode::kBadIndex:
+    case RefusalCode::kPrevRootMismatch:
+    case RefusalCode::kTxCountMismatch:
+    case RefusalCode::kBadInboxRange:
+    case RefusalCode::kInboxAccMismatch:
+    case RefusalCode::kForcedInclusion:
+    case RefusalCode::kTimestampTooOld:
+    case RefusalCode::kTimestampInFuture:
+    case RefusalCode::kDataTooLarge:
+    case RefusalCode::kDataHashMismatch:
+    case RefusalCode::kBadCompression:
+    case RefusalCode::kBadBatchData:
+    case RefusalCode::kBadEmptyBatch:
+    case RefusalCode::kUnexpectedData:
+    case RefusalCode::kUnknownBatch:
+    case RefusalCode::kRemovedBatch:
+    case RefusalCode::kFinalBatch:
+    case RefusalCode::kNotFinal:
+    case RefusalCode::kBadStep:
+    case RefusalCode::kBadProof:
+    case RefusalCode::kAlreadyClaimed:
+    case RefusalCode::kWrongSigner:
+    case RefusalCode::kBadResponse:
+    case RefusalCode::kExtension:
+      return 422;  // a well-formed action the rules refuse
+    case RefusalCode::kStorageError:
+      return 503;  // the action could not be persisted
+    case RefusalCode::kInternalError:
+      return 500;  // a bug in a handler, never the client's input
+  }
+  return 500;
+}
+
+http::ApiError api_error(const Refusal& r) { return ApiError(status_for(r), r.wire_code(), r.message); }
+
+http::ApiError api_error(RefusalCode code, std::string message) {
+  return ApiError(http_status(code), to_string(code), std::move(message));
+}
+
+void allow_query(const Request& req, std::initializer_list<const char*> known) {
+  for (const auto& [name, value] : req.query) {
+    bool ok = false;
+    for (const char* k : known) ok |= name == k;
+    if (!ok) throw api_error(RefusalCode::kUnknownParameter, "unknown query parameter '" + name + "'");
+  }
 }
 
 nlohmann::json config_json(const L1Chain& chain) {
@@ -71,11 +125,13 @@ nlohmann::json config_json(const L1Chain& chain) {
 }
 
 void add_l1_routes(http::Router& router, L1Chain& chain) {
+  for (const auto& ext : chain.extensions()) ext->add_routes(router);
+
   router.add("POST", "/l1/v1/actions", [&chain](const Request& req) {
     auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) throw ApiError(400, "bad_json", "the body is not valid JSON");
+    if (body.is_discarded()) throw api_error(RefusalCode::kBadJson, "the body is not valid JSON");
     auto r = chain.submit_json(body);
-    if (!r) throw ApiError(status_for(r.error()), r.error().code, r.error().message);
+    if (!r) throw api_error(r.error());
     return http::json_response(
         200, {{"hash", r->hash.hex()}, {"block", r->block}, {"index", r->index}, {"result", r->result}});
   });
@@ -93,7 +149,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   router.add("GET", "/l1/v1/accounts/{address}", [&chain](const Request& req) {
     allow_query(req, {});
     auto a = parse_address(req.param("address").value_or(""));
-    if (!a) throw ApiError(400, "bad_address", std::string("address: ") + to_string(a.error()));
+    if (!a) throw api_error(RefusalCode::kBadAddress, std::string("address: ") + to_string(a.error()));
     return http::json_response(200, account_to_json(*a, chain.account(*a)));
   });
 
@@ -102,7 +158,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
     std::string n = req.param("n").value_or("");
     uint64_t number = n == "latest" ? chain.head().block : integer(n, "block number");
     auto b = chain.block(number);
-    if (!b) throw ApiError(404, "not_found", "no block " + n);
+    if (!b) throw api_error(RefusalCode::kNotFound, "no block " + n);
     nlohmann::json j = block_to_json(*b);
     j["actions"] = chain.block_actions(number);
     return http::json_response(200, j);
@@ -113,7 +169,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
     uint64_t head = chain.head().block;
     uint64_t from = query_u64(req, "from", 0);
     uint64_t to = query_u64(req, "to", head);
-    if (to < from) throw ApiError(400, "bad_parameter", "to must not be below from");
+    if (to < from) throw api_error(RefusalCode::kBadParameter, "to must not be below from");
     size_t limit = limit_of(req, kMaxEventsPerPage, kMaxEventsPerPage);
     bool more = false;
     auto events = chain.events(from, to, limit, &more);
@@ -128,9 +184,9 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
   router.add("GET", "/l1/v1/actions/{hash}", [&chain](const Request& req) {
     allow_query(req, {});
     auto h = Hash32::from_hex(req.param("hash").value_or(""), true);
-    if (!h) throw ApiError(400, "bad_hash", std::string("hash: ") + to_string(h.error()));
+    if (!h) throw api_error(RefusalCode::kBadHash, std::string("hash: ") + to_string(h.error()));
     auto a = chain.find_action(*h);
-    if (!a) throw ApiError(404, "not_found", "no action " + h->hex());
+    if (!a) throw api_error(RefusalCode::kNotFound, "no action " + h->hex());
     return http::json_response(200, *a);
   });
 
@@ -138,7 +194,7 @@ void add_l1_routes(http::Router& router, L1Chain& chain) {
     allow_query(req, {});
     uint64_t index = integer(req.param("index").value_or(""), "batch index");
     auto b = chain.batch(index);
-    if (!b) throw ApiError(404, "not_found", "no batch " + std::to_string(index));
+    if (!b) throw api_error(RefusalCode::kNotFound, "no batch " + std::to_string(index));
     nlohmann::json j = batch_to_json(*b);
     auto data = chain.batch_data(index);
     j["data"] = data ? to_hex(*data) : std::string("0x");

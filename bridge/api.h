@@ -12,20 +12,29 @@
 #pragma once
 
 #include "bridge/chain.h"
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 
 namespace opt::l1 {
 
-// The chain must outlive the router.
+// The built-in routes and every extension's (L1Extension::add_routes). The chain must outlive the router.
 void add_l1_routes(http::Router& router, L1Chain& chain);
 
 // GET /l1/v1/config: the genesis config plus the EIP-712 domain and the types of every action, so a
 // wallet (ethers.js signTypedData) can sign without hard-coding them.
 nlohmann::json config_json(const L1Chain& chain);
 
-// The HTTP status for a refusal code: 400 for malformed requests, 503 for a storage failure, 500 for a
-// handler that failed (a bug), 422 for an action the rules refuse.
-int status_for(const Refusal& r);
+// The HTTP status of each refusal (the one table): 400 for a malformed request, 404 for an unknown
+// resource, 422 for an action the rules refuse, 503 for a storage failure, 500 for a handler that failed.
+int http_status(RefusalCode code);
+inline int status_for(const Refusal& r) { return http_status(r.code); }
+
+// The API's error for a refusal (status from http_status, code from its wire code), for handlers to throw.
+http::ApiError api_error(const Refusal& r);
+http::ApiError api_error(RefusalCode code, std::string message);
+
+// Refuses (unknown_parameter) a query parameter not in `known`: a typo such as ?form=5 must not quietly
+// return page 0. Shared by the extensions' routes.
+void allow_query(const http::Request& req, std::initializer_list<const char*> known);
 
 // Page-size bounds of the list endpoints.
 inline constexpr size_t kMaxListLimit = 1000;

@@ -74,7 +74,7 @@ namespace {
 
 Result<uint64_t, Refusal> add(uint64_t a, uint64_t b) {
   uint64_t r;
-  if (__builtin_add_overflow(a, b, &r)) return refuse("overflow", "amount out of range");
+  if (__builtin_add_overflow(a, b, &r)) return refuse(RefusalCode::kOverflow, "amount out of range");
   return r;
 }
 
@@ -115,7 +115,7 @@ Status<Refusal> change_account(L1Chain::State& s, const std::function<void(std::
 }
 
 Status<Refusal> take(uint64_t& from, uint64_t amount, const char* what) {
-  if (from < amount) return refuse("insufficient_funds", std::string("not enough ") + what);
+  if (from < amount) return refuse(RefusalCode::kInsufficientFunds, std::string("not enough ") + what);
   from -= amount;
   return {};
 }
@@ -130,9 +130,9 @@ Status<Refusal> give(uint64_t& to, uint64_t amount) {
 
 Status<Refusal> L1Context::transfer_bond(const Address& from, const Address& to, uint64_t amount) {
   auto j = [this](std::function<void()> u) { chain_.journal(std::move(u)); };
-  if (account(from).bond < amount) return refuse("insufficient_funds", "not enough bond tokens");
+  if (account(from).bond < amount) return refuse(RefusalCode::kInsufficientFunds, "not enough bond tokens");
   if (from == to) return {};
-  if (!add(account(to).bond, amount)) return refuse("overflow", "bond balance out of range");
+  if (!add(account(to).bond, amount)) return refuse(RefusalCode::kOverflow, "bond balance out of range");
   (void)change_account(*chain_.s_, j, from, [&](L1Account& x) { return take(x.bond, amount, "bond tokens"); });
   return change_account(*chain_.s_, j, to, [&](L1Account& x) { return give(x.bond, amount); });
 }
@@ -160,10 +160,11 @@ Status<Refusal> slash(L1Chain::State& s, const std::function<void(std::function<
                       uint64_t L1Account::*bucket, const char* what) {
   auto it = s.accounts.find(owner);
   uint64_t have = it == s.accounts.end() ? 0 : it->second.*bucket;
-  if (have < amount) return refuse("insufficient_funds", std::string("not enough ") + what);
+  if (have < amount) return refuse(RefusalCode::kInsufficientFunds, std::string("not enough ") + what);
   if (to && *to != owner) {
     auto jt = s.accounts.find(*to);
-    if (!add(jt == s.accounts.end() ? 0 : jt->second.bond, amount)) return refuse("overflow", "bond balance out of range");
+    if (!add(jt == s.accounts.end() ? 0 : jt->second.bond, amount))
+      return refuse(RefusalCode::kOverflow, "bond balance out of range");
   }
   (void)change_account(s, journal, owner, [&](L1Account& x) { return take(x.*bucket, amount, what); });
   if (to) return change_account(s, journal, *to, [&](L1Account& x) { return give(x.bond, amount); });
@@ -311,7 +312,8 @@ Status<std::string> L1Chain::replay() {
     action->signature = *sig;
     action->data = std::move(row.data);
     auto accepted = execute(*action, /*persist=*/false);
-    if (!accepted) return err("action " + std::to_string(row.seq) + " is refused on replay: " + accepted.error().code);
+    if (!accepted)
+      return err("action " + std::to_string(row.seq) + " is refused on replay: " + accepted.error().wire_code());
     if (accepted->hash != row.hash || accepted->index != row.index)
       return err("action " + std::to_string(row.seq) + " replays to another hash or position");
     return {};
@@ -433,7 +435,7 @@ std::vector<const ActionSpec*> L1Chain::specs() const {
 
 Result<Accepted, Refusal> L1Chain::submit(const Action& action) {
   std::lock_guard lock(mu_);
-  if (!s_->storage_failure.empty()) return refuse("storage_error", s_->storage_failure);
+  if (!s_->storage_failure.empty()) return refuse(RefusalCode::kStorageError, s_->storage_failure);
   return execute(action, /*persist=*/true);
 }
 
@@ -444,46 +446,49 @@ std::optional<std::string> L1Chain::storage_failure() const {
 }
 
 Result<Accepted, Refusal> L1Chain::execute(const Action& action, bool persist) {
-  if (!action.has_spec()) return refuse("unknown_action", "action without a type");
+  if (!action.has_spec()) return refuse(RefusalCode::kUnknownAction, "action without a type");
   auto it = s_->defs.find(action.spec().name);
   // The type hash is what the signature covers: an action built from another spec of the same name
   // (another version of the type) is a different action.
   if (it == s_->defs.end() || it->second.spec.type_hash != action.spec().type_hash)
-    return refuse("unknown_action", "unknown action type '" + action.spec().name + "'");
+    return refuse(RefusalCode::kUnknownAction, "unknown action type '" + action.spec().name + "'");
   const ActionDef& def = it->second;
 
   auto sig = parse_signature(action.signature.view());
-  if (!sig) return refuse("bad_signature", to_string(sig.error()));
+  if (!sig) return refuse(RefusalCode::kBadSignature, to_string(sig.error()));
   const Hash32 digest = action.digest(domain_separator_);
   auto signer = recover(digest, *sig);
-  if (!signer) return refuse("bad_signature", to_string(signer.error()));
+  if (!signer) return refuse(RefusalCode::kBadSignature, to_string(signer.error()));
   // The signature must be the sender's: nobody can spend another account's tokens or post in its name.
   const Address sender = action.sender();
   if (*signer != sender)
-    return refuse("wrong_signer", "signed by " + to_checksum(*signer) + ", not by the sender " + to_checksum(sender));
+    return refuse(RefusalCode::kWrongSigner,
+                  "signed by " + to_checksum(*signer) + ", not by the sender " + to_checksum(sender));
   // The nonce stops replays of a signed action (and orders one sender's actions).
   L1Context ctx(*this, sender);
   const uint64_t nonce = ctx.account(sender).nonce;
   if (action.nonce() != nonce)
-    return refuse("bad_nonce", "nonce " + u64_string(action.nonce()) + " is not the sender's nonce " + u64_string(nonce));
+    return refuse(RefusalCode::kBadNonce,
+                  "nonce " + u64_string(action.nonce()) + " is not the sender's nonce " + u64_string(nonce));
   // Data beside the message is covered by the signature only through its hash.
   if (def.spec.data_field.empty()) {
-    if (!action.data.empty()) return refuse("unexpected_data", def.spec.name + " carries no data");
+    if (!action.data.empty()) return refuse(RefusalCode::kUnexpectedData, def.spec.name + " carries no data");
   } else {
     if (action.data.size() > def.spec.max_data_bytes)
-      return refuse("data_too_large", "data is larger than " + std::to_string(def.spec.max_data_bytes) + " bytes");
+      return refuse(RefusalCode::kDataTooLarge,
+                    "data is larger than " + std::to_string(def.spec.max_data_bytes) + " bytes");
     if (keccak256(action.data) != action.b32(def.spec.data_field))
-      return refuse("data_hash_mismatch", def.spec.data_field + " is not keccak256(data)");
+      return refuse(RefusalCode::kDataHashMismatch, def.spec.data_field + " is not keccak256(data)");
   }
 
   s_->undo.clear();
   // Handlers return refusals as values; an exception is a bug (e.g. in an extension), and must not leave
   // half an action applied.
-  Result<nlohmann::json, Refusal> result = refuse("internal_error", "");
+  Result<nlohmann::json, Refusal> result = refuse(RefusalCode::kInternalError, "");
   try {
     result = def.handler(ctx, action);
   } catch (const std::exception& e) {
-    result = refuse("internal_error", std::string("action handler failed: ") + e.what());
+    result = refuse(RefusalCode::kInternalError, std::string("action handler failed: ") + e.what());
   }
   if (!result) {
     rollback();
@@ -512,7 +517,7 @@ Result<Accepted, Refusal> L1Chain::execute(const Action& action, bool persist) {
     if (!seq || *seq != row.seq) {
       rollback();
       s_->storage_failure = "cannot write the action log: " + (seq ? std::string("it is out of step") : seq.error());
-      return refuse("storage_error", s_->storage_failure);
+      return refuse(RefusalCode::kStorageError, s_->storage_failure);
     }
   }
   ++s_->next_seq;
@@ -521,36 +526,36 @@ Result<Accepted, Refusal> L1Chain::execute(const Action& action, bool persist) {
 }
 
 Result<Accepted, Refusal> L1Chain::submit_json(const nlohmann::json& request) {
-  if (!request.is_object()) return refuse("bad_request", "the body must be a JSON object");
+  if (!request.is_object()) return refuse(RefusalCode::kBadRequest, "the body must be a JSON object");
   for (auto it = request.begin(); it != request.end(); ++it) {
     const std::string& k = it.key();
     if (k != "type" && k != "action" && k != "signature" && k != "data")
-      return refuse("bad_request", "unknown field '" + k + "'");
+      return refuse(RefusalCode::kBadRequest, "unknown field '" + k + "'");
   }
   auto type = request.find("type");
-  if (type == request.end() || !type->is_string()) return refuse("bad_request", "type must be a string");
+  if (type == request.end() || !type->is_string()) return refuse(RefusalCode::kBadRequest, "type must be a string");
   const ActionSpec* spec = nullptr;
   {
     std::lock_guard lock(mu_);
     spec = find_spec(type->get<std::string>());
   }
-  if (!spec) return refuse("unknown_action", "unknown action type '" + type->get<std::string>() + "'");
+  if (!spec) return refuse(RefusalCode::kUnknownAction, "unknown action type '" + type->get<std::string>() + "'");
   auto msg = request.find("action");
-  if (msg == request.end()) return refuse("bad_request", "missing action");
+  if (msg == request.end()) return refuse(RefusalCode::kBadRequest, "missing action");
   auto action = message_from_json(*spec, *msg);
   if (!action) return err(action.error());
   auto sig_json = request.find("signature");
   if (sig_json == request.end() || !sig_json->is_string())
-    return refuse("bad_signature", "signature must be a 0x-hex string of 65 bytes");
+    return refuse(RefusalCode::kBadSignature, "signature must be a 0x-hex string of 65 bytes");
   auto raw = parse_hex(sig_json->get<std::string>(), true);
-  if (!raw) return refuse("bad_signature", std::string("signature: ") + to_string(raw.error()));
+  if (!raw) return refuse(RefusalCode::kBadSignature, std::string("signature: ") + to_string(raw.error()));
   auto sig = parse_signature(*raw);
-  if (!sig) return refuse("bad_signature", std::string("signature: ") + to_string(sig.error()));
+  if (!sig) return refuse(RefusalCode::kBadSignature, std::string("signature: ") + to_string(sig.error()));
   action->signature = *sig;
   if (auto d = request.find("data"); d != request.end()) {
-    if (!d->is_string()) return refuse("bad_data", "data must be a 0x-hex string");
+    if (!d->is_string()) return refuse(RefusalCode::kBadData, "data must be a 0x-hex string");
     auto bytes = parse_hex(d->get<std::string>(), true);
-    if (!bytes) return refuse("bad_data", std::string("data: ") + to_string(bytes.error()));
+    if (!bytes) return refuse(RefusalCode::kBadData, std::string("data: ") + to_string(bytes.error()));
     action->data = std::move(*bytes);
   }
   return submit(*action);
@@ -583,10 +588,10 @@ void L1Chain::append_inbox(InboxKind kind, const Address& sender, const Address&
 Result<nlohmann::json, Refusal> L1Chain::deposit(L1Context& ctx, const Action& a) {
   const uint64_t amount = a.u64("amount");
   const Address recipient = a.address("recipient");
-  if (amount == 0) return refuse("zero_amount", "a deposit must move a positive amount");
+  if (amount == 0) return refuse(RefusalCode::kZeroAmount, "a deposit must move a positive amount");
   // Tokens sent to the zero address on L2 would be lost for good.
-  if (recipient.is_zero()) return refuse("bad_recipient", "recipient is the zero address");
-  if (ctx.account(a.sender()).usdc < amount) return refuse("insufficient_funds", "not enough USDC");
+  if (recipient.is_zero()) return refuse(RefusalCode::kBadRecipient, "recipient is the zero address");
+  if (ctx.account(a.sender()).usdc < amount) return refuse(RefusalCode::kInsufficientFunds, "not enough USDC");
   auto escrow = add(s_->escrow, amount);
   if (!escrow) return err(escrow.error());
   auto j = [this](std::function<void()> u) { journal(std::move(u)); };
@@ -609,7 +614,7 @@ Result<nlohmann::json, Refusal> L1Chain::deposit(L1Context& ctx, const Action& a
 
 Result<nlohmann::json, Refusal> L1Chain::forced_withdraw(L1Context&, const Action& a) {
   const uint64_t amount = a.u64("amount");
-  if (amount == 0) return refuse("zero_amount", "a forced withdrawal must ask for a positive amount");
+  if (amount == 0) return refuse(RefusalCode::kZeroAmount, "a forced withdrawal must ask for a positive amount");
   // No tokens move here: the L2 step writes a withdrawal leaf for what is free, claimed like any other.
   append_inbox(InboxKind::kForcedWithdraw, a.sender(), a.sender(), amount);
   uint64_t index = s_->inbox.size() - 1;
@@ -620,7 +625,7 @@ Result<nlohmann::json, Refusal> L1Chain::forced_withdraw(L1Context&, const Actio
 
 Result<nlohmann::json, Refusal> L1Chain::register_proposer(L1Context& ctx, const Action& a) {
   const uint64_t stake = a.u64("stake");
-  if (stake == 0) return refuse("zero_amount", "stake must be positive");
+  if (stake == 0) return refuse(RefusalCode::kZeroAmount, "stake must be positive");
   auto j = [this](std::function<void()> u) { journal(std::move(u)); };
   if (auto r = change_account(*s_, j, a.sender(),
                               [&](L1Account& x) -> Status<Refusal> {
@@ -640,55 +645,61 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   const uint64_t now = ctx.now();
   // Only a bonded proposer may post: a wrong root must cost its poster the stake the game takes.
   const uint64_t stake = ctx.account(proposer).stake;
-  if (stake == 0) return refuse("not_proposer", "the sender is not a registered proposer");
+  if (stake == 0) return refuse(RefusalCode::kNotProposer, "the sender is not a registered proposer");
   if (stake < config_.min_proposer_stake)
-    return refuse("insufficient_stake", "proposer stake " + u64_string(stake) + " is below the minimum " +
+    return refuse(RefusalCode::kInsufficientStake, "proposer stake " + u64_string(stake) + " is below the minimum " +
                                             u64_string(config_.min_proposer_stake));
   // Indexes are never reused, so a signed PostBatch cannot be replayed into another slot.
   const uint64_t index = a.u64("index");
   if (index != s_->batches.size())
-    return refuse("bad_index", "the next batch index is " + std::to_string(s_->batches.size()));
+    return refuse(RefusalCode::kBadIndex, "the next batch index is " + std::to_string(s_->batches.size()));
   // The commitment chain: each batch starts from the root of the last live batch.
   const BatchRecord* prev = s_->tip == kNoBatch ? nullptr : &s_->batches[s_->tip];
   const Hash32 tip_root = prev ? prev->post_root : config_.genesis_root;
-  if (a.b32("prevRoot") != tip_root) return refuse("prev_root_mismatch", "prevRoot is not the tip " + tip_root.hex());
+  if (a.b32("prevRoot") != tip_root)
+    return refuse(RefusalCode::kPrevRootMismatch, "prevRoot is not the tip " + tip_root.hex());
   // The inbox range is the L1's: it starts where the previous live batch stopped, so no message can be
   // skipped or consumed twice, and the claimed accumulator must be the L1's own.
   const uint64_t inbox_from = prev ? prev->inbox_to : 0;
   const uint64_t inbox_to = a.u64("inboxTo");
   if (inbox_to < inbox_from)
-    return refuse("bad_inbox_range", "inboxTo is below the previous batch's inboxTo " + std::to_string(inbox_from));
+    return refuse(RefusalCode::kBadInboxRange,
+                  "inboxTo is below the previous batch's inboxTo " + std::to_string(inbox_from));
   if (inbox_to > s_->inbox.size())
-    return refuse("bad_inbox_range", "inboxTo is beyond the inbox length " + std::to_string(s_->inbox.size()));
+    return refuse(RefusalCode::kBadInboxRange,
+                  "inboxTo is beyond the inbox length " + std::to_string(s_->inbox.size()));
   if (a.b32("inboxAcc") != s_->inbox_acc[inbox_to])
-    return refuse("inbox_acc_mismatch", "inboxAcc is not the inbox accumulator after " + std::to_string(inbox_to) +
-                                            " messages");
+    return refuse(RefusalCode::kInboxAccMismatch,
+                  "inboxAcc is not the inbox accumulator after " + std::to_string(inbox_to) + " messages");
   // Forced inclusion: a proposer may delay the inbox, but not beyond the delay (censorship resistance).
   // Messages are in time order, so the first one left out is the oldest.
   if (inbox_to < s_->inbox.size() && s_->inbox[inbox_to].l1_time + config_.forced_inclusion_delay_seconds <= now)
-    return refuse("forced_inclusion", "inbox message " + std::to_string(inbox_to) +
+    return refuse(RefusalCode::kForcedInclusion, "inbox message " + std::to_string(inbox_to) +
                                           " is older than the forced-inclusion delay and must be included");
   // The batch's L2 time may not go back, nor run ahead of the L1's clock (option expiries depend on it).
   const uint64_t l2_ts = a.u64("l2Timestamp");
   const uint64_t prev_ts = prev ? prev->l2_timestamp : 0;
-  if (l2_ts < prev_ts) return refuse("timestamp_too_old", "l2Timestamp is before the previous batch's " + std::to_string(prev_ts));
+  if (l2_ts < prev_ts)
+    return refuse(RefusalCode::kTimestampTooOld,
+                  "l2Timestamp is before the previous batch's " + std::to_string(prev_ts));
   if (l2_ts > now + config_.max_timestamp_drift_seconds)
-    return refuse("timestamp_in_future", "l2Timestamp is more than " +
+    return refuse(RefusalCode::kTimestampInFuture, "l2Timestamp is more than " +
                                              std::to_string(config_.max_timestamp_drift_seconds) +
                                              " s after the L1 time " + std::to_string(now));
   // The data is the data availability: the L1 decodes it and computes txDataRoot itself, so the root the
   // referee checks frames against always describes data anyone can download.
   auto raw = zstd_decompress(a.data);
-  if (!raw) return refuse("bad_compression", to_string(raw.error()));
+  if (!raw) return refuse(RefusalCode::kBadCompression, to_string(raw.error()));
   auto frames = decode_batch(*raw);
-  if (!frames) return refuse("bad_batch_data", std::string("batch framing: ") + opt::to_string(frames.error()));
+  if (!frames)
+    return refuse(RefusalCode::kBadBatchData, std::string("batch framing: ") + opt::to_string(frames.error()));
   const uint64_t tx_count = a.u64("txCount");
   if (tx_count != frames->size())
-    return refuse("tx_count_mismatch", "txCount is " + u64_string(tx_count) + " but the data holds " +
+    return refuse(RefusalCode::kTxCountMismatch, "txCount is " + u64_string(tx_count) + " but the data holds " +
                                            std::to_string(frames->size()) + " transactions");
   // A batch without steps cannot change the state.
   if ((inbox_to - inbox_from) + tx_count == 0 && a.b32("postRoot") != tip_root)
-    return refuse("bad_empty_batch", "a batch without steps must keep the root");
+    return refuse(RefusalCode::kBadEmptyBatch, "a batch without steps must keep the root");
 
   BatchRecord r;
   r.index = index;
@@ -735,23 +746,27 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
 
 Result<nlohmann::json, Refusal> L1Chain::finalize_withdrawal(L1Context&, const Action& a) {
   const uint64_t bi = a.u64("batch");
-  if (bi >= s_->batches.size()) return refuse("unknown_batch", "no batch " + u64_string(bi));
+  if (bi >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(bi));
   const BatchRecord& b = s_->batches[bi];
-  if (b.status == BatchStatus::kRemoved) return refuse("removed_batch", "batch " + u64_string(bi) + " was removed");
+  if (b.status == BatchStatus::kRemoved)
+    return refuse(RefusalCode::kRemovedBatch, "batch " + u64_string(bi) + " was removed");
   // Only a final root is paid from: a root that can still be disputed may be false.
-  if (b.status != BatchStatus::kFinal) return refuse("not_final", "batch " + u64_string(bi) + " is not final yet");
+  if (b.status != BatchStatus::kFinal)
+    return refuse(RefusalCode::kNotFinal, "batch " + u64_string(bi) + " is not final yet");
   const uint64_t index = a.u64("index");
   const uint64_t amount = a.u64("amount");
-  if (amount == 0) return refuse("zero_amount", "nothing to pay");
+  if (amount == 0) return refuse(RefusalCode::kZeroAmount, "nothing to pay");
   // The nullifier: a withdrawal leaf stays in every later root, so it is paid once, whatever root proves it.
-  if (s_->claimed.count(index)) return refuse("already_claimed", "withdrawal " + u64_string(index) + " was paid");
+  if (s_->claimed.count(index))
+    return refuse(RefusalCode::kAlreadyClaimed, "withdrawal " + u64_string(index) + " was paid");
   auto proof = SmtProof::decode(a.data);
-  if (!proof) return refuse("bad_proof", std::string("proof: ") + opt::to_string(proof.error()));
+  if (!proof) return refuse(RefusalCode::kBadProof, std::string("proof: ") + opt::to_string(proof.error()));
   const Address account = a.address("account"), recipient = a.address("recipient");
   Bytes leaf = encode_leaf(WithdrawalLeaf{index, account, recipient, amount});
   if (!verify_proof(b.post_root, withdrawal_key(index), ByteView(leaf), *proof))
-    return refuse("bad_proof", "the proof does not show this withdrawal leaf under batch " + u64_string(bi) + "'s root");
-  if (s_->escrow < amount) return refuse("insufficient_escrow", "the escrow holds less than the withdrawal");
+    return refuse(RefusalCode::kBadProof,
+                  "the proof does not show this withdrawal leaf under batch " + u64_string(bi) + "'s root");
+  if (s_->escrow < amount) return refuse(RefusalCode::kInsufficientEscrow, "the escrow holds less than the withdrawal");
   auto j = [this](std::function<void()> u) { journal(std::move(u)); };
   if (auto r = change_account(*s_, j, recipient, [&](L1Account& x) { return give(x.usdc, amount); }); !r)
     return err(r.error());
@@ -776,10 +791,12 @@ Result<nlohmann::json, Refusal> L1Chain::finalize_withdrawal(L1Context&, const A
 // ---- rollup helpers ----
 
 Status<Refusal> L1Chain::remove_from_locked(uint64_t index) {
-  if (index >= s_->batches.size()) return refuse("unknown_batch", "no batch " + u64_string(index));
+  if (index >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(index));
   BatchRecord& first = s_->batches[index];
-  if (first.status == BatchStatus::kRemoved) return refuse("removed_batch", "batch " + u64_string(index) + " is already removed");
-  if (first.status == BatchStatus::kFinal) return refuse("final_batch", "batch " + u64_string(index) + " is final");
+  if (first.status == BatchStatus::kRemoved)
+    return refuse(RefusalCode::kRemovedBatch, "batch " + u64_string(index) + " is already removed");
+  if (first.status == BatchStatus::kFinal)
+    return refuse(RefusalCode::kFinalBatch, "batch " + u64_string(index) + " is final");
   // Every later live batch builds on this one; they go with it. (Finality is a prefix, so none is final.)
   const uint64_t old_tip = s_->tip;
   std::vector<uint64_t> removed;
@@ -799,15 +816,15 @@ Status<Refusal> L1Chain::remove_from_locked(uint64_t index) {
 }
 
 Result<std::shared_ptr<const std::vector<Bytes>>, Refusal> L1Chain::frames_locked(uint64_t batch) const {
-  if (batch >= s_->batches.size()) return refuse("unknown_batch", "no batch " + u64_string(batch));
+  if (batch >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(batch));
   const BatchRecord& b = s_->batches[batch];
   if (s_->cached_batch == batch && s_->cached_hash == b.data_hash && s_->cached_frames) return s_->cached_frames;
   auto data = s_->store->action_data(b.data_seq);
-  if (!data) return refuse("storage_error", "the data of batch " + u64_string(batch) + " cannot be read");
+  if (!data) return refuse(RefusalCode::kStorageError, "the data of batch " + u64_string(batch) + " cannot be read");
   auto raw = zstd_decompress(*data);
-  if (!raw) return refuse("storage_error", "stored batch data does not decompress");
+  if (!raw) return refuse(RefusalCode::kStorageError, "stored batch data does not decompress");
   auto frames = decode_batch(*raw);
-  if (!frames) return refuse("storage_error", "stored batch data does not decode");
+  if (!frames) return refuse(RefusalCode::kStorageError, "stored batch data does not decode");
   s_->cached_batch = batch;
   s_->cached_hash = b.data_hash;
   s_->cached_frames = std::make_shared<const std::vector<Bytes>>(std::move(*frames));
@@ -815,10 +832,11 @@ Result<std::shared_ptr<const std::vector<Bytes>>, Refusal> L1Chain::frames_locke
 }
 
 Result<Bytes, Refusal> L1Chain::step_input_locked(uint64_t batch, uint64_t step) const {
-  if (batch >= s_->batches.size()) return refuse("unknown_batch", "no batch " + u64_string(batch));
+  if (batch >= s_->batches.size()) return refuse(RefusalCode::kUnknownBatch, "no batch " + u64_string(batch));
   const BatchRecord& b = s_->batches[batch];
   if (step >= b.step_count())
-    return refuse("bad_step", "batch " + u64_string(batch) + " has " + u64_string(b.step_count()) + " steps");
+    return refuse(RefusalCode::kBadStep,
+                  "batch " + u64_string(batch) + " has " + u64_string(b.step_count()) + " steps");
   const uint64_t from_inbox = b.inbox_to - b.inbox_from;
   if (step < from_inbox) return s_->inbox[b.inbox_from + step].l2_tx;
   auto frames = frames_locked(batch);
@@ -978,9 +996,12 @@ Result<std::vector<Hash32>, Refusal> L1Chain::frame_proof(uint64_t batch, uint64
   auto frames = frames_locked(batch);
   if (!frames) return err(frames.error());
   if (frame >= (*frames)->size())
-    return refuse("bad_step", "batch " + u64_string(batch) + " has " + std::to_string((*frames)->size()) + " frames");
+    return refuse(RefusalCode::kBadStep,
+                  "batch " + u64_string(batch) + " has " + std::to_string((*frames)->size()) + " frames");
   return tx_data_proof(**frames, frame);
 }
+
+const std::vector<std::shared_ptr<L1Extension>>& L1Chain::extensions() const { return s_->extensions; }
 
 void L1Chain::run_locked(const std::function<void()>& fn) const {
   std::lock_guard lock(mu_);

@@ -23,6 +23,10 @@
 #include "bridge/clock.h"
 #include "bridge/config.h"
 
+namespace opt::http {
+class Router;
+}  // namespace opt::http
+
 namespace opt::l1 {
 
 inline constexpr uint64_t kNoBatch = UINT64_MAX;
@@ -143,6 +147,9 @@ class L1Extension {
   virtual DisputeState dispute_state(uint64_t batch) const = 0;
   // Called when each block opens, before the finality pass (e.g. to end games whose clock ran out).
   virtual void on_block(L1Context& ctx) { (void)ctx; }
+  // Its read routes (GET /l1/v1/...), which the L1's API registers beside its own: the extension owns the
+  // JSON of its state, the L1 knows none of it.
+  virtual void add_routes(http::Router& router) const { (void)router; }
 };
 
 class L1Chain;
@@ -256,6 +263,8 @@ class L1Chain {
   // Runs fn under the chain's lock (for an extension's own reads from HTTP threads). Not from inside a
   // handler or hook: those already run under the lock.
   void run_locked(const std::function<void()>& fn) const;
+  // The extensions it was opened with (fixed at open).
+  const std::vector<std::shared_ptr<L1Extension>>& extensions() const;
 
   struct State;  // defined in chain.cpp
 

@@ -8,7 +8,7 @@ namespace opt::l1 {
 
 namespace {
 
-L1Error from_refusal(const Refusal& r) { return L1Error{200, r.code, r.message}; }
+L1Error from_refusal(const Refusal& r) { return L1Error{200, r.wire_code(), r.message}; }
 
 template <class T>
 L1Result<T> lift(Result<T, Refusal> r) {
@@ -240,7 +240,7 @@ L1Result<Accepted> L1Client::submit(const PrivateKey& key, Action action) {
   auto sep = domain_separator();
   if (!sep) return err(sep.error());
   action.set("sender", *sender).set("nonce", acct->nonce);
-  if (auto s = sign_action(action, key, *sep); !s) return err(L1Error{0, s.error().code, s.error().message});
+  if (auto s = sign_action(action, key, *sep); !s) return err(L1Error{0, s.error().wire_code(), s.error().message});
   return submit_signed(action);
 }
 

@@ -12,15 +12,18 @@
 
 #include "bridge/chain.h"
 #include "bridge/wire.h"
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 #include "engine/stf/leaves.h"
 
 namespace opt::l1 {
 
 struct L1Error {
   int status = 0;  // HTTP status; 0: transport failure (connection refused, timeout)
-  std::string code;
+  std::string code;  // the API's wire code (an extension's codes too, so a string)
   std::string message;
+
+  // The L1's own refusal this is, if it is one.
+  std::optional<RefusalCode> refusal() const { return refusal_code(code); }
 };
 
 template <class T>

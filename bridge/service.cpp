@@ -17,7 +17,6 @@ Result<std::unique_ptr<L1Service>, std::string> L1Service::start(ServiceOptions 
 
   s->router_ = std::make_shared<http::Router>();
   add_l1_routes(*s->router_, *s->chain_);
-  if (options.extra_routes) options.extra_routes(*s->router_, *s->chain_);
 
   http::ServerOptions so;
   so.host = options.host;

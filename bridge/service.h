@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "bridge/chain.h"
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 
 namespace opt::l1 {
 
@@ -23,8 +23,6 @@ struct ServiceOptions {
   int http_threads = 4;
   // A PostBatch body carries up to kMaxBatchDataBytes as hex, twice that many characters.
   size_t max_body_bytes = 2 * kMaxBatchDataBytes + (1 << 20);
-  // Lets another module (the game) add its GET routes before the server starts.
-  std::function<void(http::Router&, L1Chain&)> extra_routes;
 };
 
 class L1Service {

@@ -14,12 +14,12 @@ struct Reader {
   const nlohmann::json* find(const char* key) {
     if (error) return nullptr;
     if (!j.is_object()) {
-      error = Refusal{"bad_response", "expected a JSON object"};
+      error = Refusal{RefusalCode::kBadResponse, "expected a JSON object"};
       return nullptr;
     }
     auto it = j.find(key);
     if (it == j.end()) {
-      error = Refusal{"bad_response", std::string("missing field ") + key};
+      error = Refusal{RefusalCode::kBadResponse, std::string("missing field ") + key};
       return nullptr;
     }
     return &*it;
@@ -29,7 +29,7 @@ struct Reader {
     if (!v) return 0;
     auto r = json_u64(*v, key);
     if (!r) {
-      error = Refusal{"bad_response", r.error().message};
+      error = Refusal{RefusalCode::kBadResponse, r.error().message};
       return 0;
     }
     return *r;
@@ -45,7 +45,7 @@ struct Reader {
     if (!v) return {};
     auto h = v->is_string() ? Hash32::from_hex(v->get<std::string>(), true) : err(HexError::kMissingPrefix);
     if (!h) {
-      error = Refusal{"bad_response", std::string("bad hash in ") + key};
+      error = Refusal{RefusalCode::kBadResponse, std::string("bad hash in ") + key};
       return {};
     }
     return *h;
@@ -55,7 +55,7 @@ struct Reader {
     if (!v) return {};
     auto a = v->is_string() ? parse_address(v->get<std::string>()) : err(HexError::kMissingPrefix);
     if (!a) {
-      error = Refusal{"bad_response", std::string("bad address in ") + key};
+      error = Refusal{RefusalCode::kBadResponse, std::string("bad address in ") + key};
       return {};
     }
     return *a;
@@ -64,7 +64,7 @@ struct Reader {
     const auto* v = find(key);
     if (!v) return {};
     if (!v->is_string()) {
-      error = Refusal{"bad_response", std::string(key) + " must be a string"};
+      error = Refusal{RefusalCode::kBadResponse, std::string(key) + " must be a string"};
       return {};
     }
     return v->get<std::string>();
@@ -201,7 +201,7 @@ Result<InboxMessage, Refusal> inbox_from_json(const nlohmann::json& j) {
   std::string tx = r.str("l2Tx");
   if (!r.error) {
     auto b = parse_hex(tx, true);
-    if (!b) return refuse("bad_response", "bad l2Tx hex");
+    if (!b) return refuse(RefusalCode::kBadResponse, "bad l2Tx hex");
     m.l2_tx = std::move(*b);
   }
   return finish(r, m);

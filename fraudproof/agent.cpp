@@ -13,14 +13,6 @@ namespace {
 
 std::string short_hex(const Hash32& h) { return h.hex().substr(0, 12); }
 
-// splitmix64: the malicious agent's choices are seeded, so a simulation replays exactly.
-uint64_t next_random(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 l1::Action game_action(const l1::ActionSpec& spec, uint64_t game) {
   l1::Action a(spec);
   a.set("game", game);
@@ -55,7 +47,6 @@ struct Challenger::Impl {
   L1Port& l1;
   Address me;
   std::unique_ptr<db::Db> db;
-  uint64_t rng;
 
   FullState state;  // the honest chain: genesis plus every batch this agent found correct
   StateRoot honest_root;
@@ -78,7 +69,9 @@ struct Challenger::Impl {
   int64_t last_event_index = -1;
   ChallengerMetrics m;
 
-  Impl(ChallengerOptions o, L1Port& port) : opt(std::move(o)), l1(port), rng(opt.seed) {}
+  Impl(ChallengerOptions o, L1Port& port) : opt(std::move(o)), l1(port) {
+    if (!opt.strategy) opt.strategy = honest_strategy();
+  }
 
   void log(const std::string& s) {
     if (opt.log) opt.log(s);
@@ -132,10 +125,7 @@ struct Challenger::Impl {
     if (!r) return err(std::string("executing batch ") + std::to_string(index) + ": " + to_string(r.error()));
     StateRoot post = state.root();
     bool correct = Hash32::from(post) == b->post_root;
-    if (opt.behaviour == Behaviour::kMalicious && !catching_up) {
-      // It disputes its target (a correct batch) and leaves every other batch alone.
-      correct = !(opt.target_batch && *opt.target_batch == index);
-    }
+    if (!catching_up) correct = opt.strategy->treat_as_correct(index, correct);
     if (correct) {
       marks[index] = mark;
       honest_root = post;
@@ -162,7 +152,7 @@ struct Challenger::Impl {
     state.revert_to(mark);
     m.batches_wrong++;
     log("batch " + std::to_string(index) + ": posted root " + short_hex(b->post_root) + " but execution gives " +
-        short_hex(d.roots.back()) + (opt.behaviour == Behaviour::kMalicious ? " (pretending)" : "") + ": challenging");
+        short_hex(d.roots.back()) + opt.strategy->dispute_note() + ": challenging");
     disputes[index] = std::move(d);
     wanted.insert(index);
     return {};
@@ -252,7 +242,10 @@ struct Challenger::Impl {
         it = wanted.erase(it);
       } else {
         log("challenge of batch " + std::to_string(index) + " refused: " + r.error().code + " " + r.error().message);
-        if (r.error().code == "batch_final" || r.error().code == "removed_batch" || r.error().code == "already_challenging")
+        // Nothing left to challenge (final or removed), or this challenger already plays it.
+        const std::string& code = r.error().code;
+        if (code == to_string(GameRefusal::kBatchFinal) || code == to_string(l1::RefusalCode::kRemovedBatch) ||
+            code == to_string(GameRefusal::kAlreadyChallenging))
           it = wanted.erase(it);
         else
           ++it;
@@ -307,8 +300,7 @@ struct Challenger::Impl {
         }
         continue;
       }
-      if (opt.behaviour == Behaviour::kLazy) continue;
-      if (opt.behaviour == Behaviour::kSlow && elapsed + 1 < game.challenger_left) continue;
+      if (!opt.strategy->move_now(elapsed, game.challenger_left)) continue;
       auto d = disputes.find(game.batch);
       if (d == disputes.end()) {
         log("game " + std::to_string(id) + ": no record of batch " + std::to_string(game.batch) + " yet");
@@ -324,7 +316,7 @@ struct Challenger::Impl {
             break;
           }
         }
-        if (opt.behaviour == Behaviour::kMalicious) part = next_random(rng) % game.degree;
+        part = opt.strategy->choose_part(part, game.degree);
         l1::Action a = game_action(choose_spec(), id);
         a.set("part", part);
         auto r = l1.submit(opt.key, a);
@@ -463,9 +455,9 @@ std::string Challenger::metrics_text() const {
 // ---------------- Defender ----------------
 
 Defender::Defender(PrivateKey key, L1Port& l1, RootsFn claimed_roots, std::function<void(const std::string&)> log,
-                   Behaviour behaviour)
+                   std::shared_ptr<Strategy> strategy)
     : key_(key), address_(*address_of(key)), l1_(l1), roots_(std::move(claimed_roots)), log_(std::move(log)),
-      behaviour_(behaviour) {}
+      strategy_(strategy ? std::move(strategy) : honest_strategy()) {}
 
 Status<std::string> Defender::poll() {
   auto say = [&](const std::string& s) {
@@ -503,8 +495,7 @@ Status<std::string> Defender::poll() {
       }
       continue;
     }
-    if (behaviour_ == Behaviour::kLazy) continue;
-    if (behaviour_ == Behaviour::kSlow && elapsed + 1 < game.proposer_left) continue;
+    if (!strategy_->move_now(elapsed, game.proposer_left)) continue;
     auto roots = roots_(game.batch);
     if (!roots) {
       say("game " + std::to_string(game.id) + ": no roots for batch " + std::to_string(game.batch));

@@ -23,24 +23,17 @@
 
 #include "engine/stf/genesis.h"
 #include "fraudproof/l1_port.h"
+#include "fraudproof/strategy.h"
 
 namespace opt::fp {
-
-enum class Behaviour : uint8_t {
-  kHonest,     // verifies, disputes only wrong roots, plays at once
-  kMalicious,  // disputes correct roots (for tests and demos: it must lose its bond)
-  kLazy,       // never moves (its games end by timeout)
-  kSlow,       // moves in the last second of its clock
-};
 
 struct ChallengerOptions {
   PrivateKey key;
   Genesis genesis;
   std::string db_path;  // the agent's SQLite file; empty: keep progress in memory only
-  Behaviour behaviour = Behaviour::kHonest;
-  uint64_t seed = 1;  // for the malicious agent's choices
-  // kMalicious: the one batch it pretends is wrong (it takes no part in any other).
-  std::optional<uint64_t> target_batch;
+  // How it plays; null: honest (verifies, disputes only wrong roots, plays at once). Each agent needs its
+  // own (a strategy may keep state, such as a seeded choice).
+  std::shared_ptr<Strategy> strategy;
   std::function<void(const std::string&)> log;  // one plain line per thing it does
 };
 
@@ -79,8 +72,9 @@ class Challenger {
 class Defender {
  public:
   using RootsFn = std::function<std::optional<std::vector<Hash32>>(uint64_t batch)>;
+  // `strategy` null: honest (answers at once).
   Defender(PrivateKey key, L1Port& l1, RootsFn claimed_roots, std::function<void(const std::string&)> log = {},
-           Behaviour behaviour = Behaviour::kHonest);
+           std::shared_ptr<Strategy> strategy = nullptr);
   // Answers every open game against this proposer's batches whose turn is the proposer's; claims the
   // win when the challenger's clock ran out.
   Status<std::string> poll();
@@ -92,7 +86,7 @@ class Defender {
   L1Port& l1_;
   RootsFn roots_;
   std::function<void(const std::string&)> log_;
-  Behaviour behaviour_;
+  std::shared_ptr<Strategy> strategy_;
   uint64_t next_game_ = 0;
   std::vector<uint64_t> open_;
   uint64_t moves_ = 0;

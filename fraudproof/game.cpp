@@ -1,6 +1,5 @@
 #include "fraudproof/game.h"
 
-#include "engine/api/http.h"
 #include "engine/common/genesis_json.h"
 #include "engine/core/amount.h"
 #include "fraudproof/proof.h"
@@ -48,6 +47,25 @@ const ActionSpec& prove_step_spec() {
 const ActionSpec& timeout_spec() {
   static const ActionSpec& s = make_spec("timeout", kTimeoutType);
   return s;
+}
+
+const char* to_string(GameRefusal r) {
+  switch (r) {
+    case GameRefusal::kAlreadyChallenging: return "already_challenging";
+    case GameRefusal::kBadChoice: return "bad_choice";
+    case GameRefusal::kBadDissection: return "bad_dissection";
+    case GameRefusal::kBatchFinal: return "batch_final";
+    case GameRefusal::kClockExpired: return "clock_expired";
+    case GameRefusal::kClockNotExpired: return "clock_not_expired";
+    case GameRefusal::kGameOver: return "game_over";
+    case GameRefusal::kNoL2Genesis: return "no_l2_genesis";
+    case GameRefusal::kNotYourTurn: return "not_your_turn";
+    case GameRefusal::kNothingToDispute: return "nothing_to_dispute";
+    case GameRefusal::kSelfChallenge: return "self_challenge";
+    case GameRefusal::kUnknownGame: return "unknown_game";
+    case GameRefusal::kWrongStep: return "wrong_step";
+  }
+  return "unknown";
 }
 
 const char* to_string(Turn t) {
@@ -127,7 +145,7 @@ Result<Genesis, std::string> genesis_of(const l1::L1Config& config) {
 Result<const Params*, Refusal> GameModule::params(L1Context& ctx) {
   if (!config_.l2) {
     auto g = genesis_of(ctx.config());
-    if (!g) return refuse("no_l2_genesis", g.error());
+    if (!g) return refuse(GameRefusal::kNoL2Genesis, g.error());
     config_.l2 = g->params;
   }
   return &*config_.l2;
@@ -170,16 +188,16 @@ void GameModule::snapshot_for_undo(L1Context& ctx) {
 }
 
 Result<Game*, Refusal> GameModule::open_game(uint64_t id) {
-  if (id >= games_.size()) return refuse("unknown_game", "no game " + std::to_string(id));
+  if (id >= games_.size()) return refuse(GameRefusal::kUnknownGame, "no game " + std::to_string(id));
   Game& g = games_[id];
-  if (g.status != GameStatus::kOpen) return refuse("game_over", "game " + std::to_string(id) + " has ended");
+  if (g.status != GameStatus::kOpen) return refuse(GameRefusal::kGameOver, "game " + std::to_string(id) + " has ended");
   return &g;
 }
 
 Status<Refusal> GameModule::charge_clock(L1Context& ctx, Game& g) {
   uint64_t elapsed = ctx.now() - g.turn_started;
   uint64_t& left = g.turn == Turn::kDissect ? g.proposer_left : g.challenger_left;
-  if (elapsed > left) return refuse("clock_expired", "the mover's clock ran out; the game ends by timeout");
+  if (elapsed > left) return refuse(GameRefusal::kClockExpired, "the mover's clock ran out; the game ends by timeout");
   left -= elapsed;
   g.turn_started = ctx.now();
   // The side that moves next keeps at least the extension, however late this move came.
@@ -230,16 +248,18 @@ Result<json, Refusal> GameModule::challenge(L1Context& ctx, const Action& a) {
   std::lock_guard lock(mu_);
   const uint64_t index = a.u64("batch");
   const l1::BatchRecord* b = ctx.batch(index);
-  if (!b) return refuse("unknown_batch", "no batch " + std::to_string(index));
-  if (b->status == l1::BatchStatus::kRemoved) return refuse("removed_batch", "the batch was removed");
-  if (b->status == l1::BatchStatus::kFinal || ctx.is_final(index)) return refuse("batch_final", "the batch is final");
-  if (a.sender() == b->proposer) return refuse("self_challenge", "a proposer cannot challenge its own batch");
-  if (b->step_count() == 0) return refuse("nothing_to_dispute", "the batch has no steps");
+  if (!b) return refuse(l1::RefusalCode::kUnknownBatch, "no batch " + std::to_string(index));
+  if (b->status == l1::BatchStatus::kRemoved) return refuse(l1::RefusalCode::kRemovedBatch, "the batch was removed");
+  if (b->status == l1::BatchStatus::kFinal || ctx.is_final(index))
+    return refuse(GameRefusal::kBatchFinal, "the batch is final");
+  if (a.sender() == b->proposer)
+    return refuse(GameRefusal::kSelfChallenge, "a proposer cannot challenge its own batch");
+  if (b->step_count() == 0) return refuse(GameRefusal::kNothingToDispute, "the batch has no steps");
   auto [lo, hi] = by_batch_.equal_range(index);
   for (auto it = lo; it != hi; ++it) {
     const Game& o = games_[it->second];
     if (o.status == GameStatus::kOpen && o.challenger == a.sender())
-      return refuse("already_challenging", "this challenger already has an open game on the batch");
+      return refuse(GameRefusal::kAlreadyChallenging, "this challenger already has an open game on the batch");
   }
   if (auto s = ctx.lock_bond(a.sender(), ctx.config().challenge_bond); !s) return err(s.error());
 
@@ -275,11 +295,12 @@ Result<json, Refusal> GameModule::dissect(L1Context& ctx, const Action& a) {
   auto gp = open_game(a.u64("game"));
   if (!gp) return err(gp.error());
   Game g = **gp;  // work on a copy; commit after every check
-  if (g.turn != Turn::kDissect) return refuse("not_your_turn", "the game is not waiting for a dissection");
-  if (a.sender() != g.proposer) return refuse("not_your_turn", "only the proposer dissects");
+  if (g.turn != Turn::kDissect) return refuse(GameRefusal::kNotYourTurn, "the game is not waiting for a dissection");
+  if (a.sender() != g.proposer) return refuse(GameRefusal::kNotYourTurn, "only the proposer dissects");
   const auto& roots = a.b32s("roots");
   if (roots.size() != g.degree - 1)
-    return refuse("bad_dissection", "expected " + std::to_string(g.degree - 1) + " roots, got " + std::to_string(roots.size()));
+    return refuse(GameRefusal::kBadDissection,
+                  "expected " + std::to_string(g.degree - 1) + " roots, got " + std::to_string(roots.size()));
   if (auto s = charge_clock(ctx, g); !s) return err(s.error());
   g.roots = roots;
   g.turn = Turn::kChoose;
@@ -297,10 +318,10 @@ Result<json, Refusal> GameModule::choose(L1Context& ctx, const Action& a) {
   auto gp = open_game(a.u64("game"));
   if (!gp) return err(gp.error());
   Game g = **gp;
-  if (g.turn != Turn::kChoose) return refuse("not_your_turn", "the game is not waiting for a choice");
-  if (a.sender() != g.challenger) return refuse("not_your_turn", "only the challenger chooses");
+  if (g.turn != Turn::kChoose) return refuse(GameRefusal::kNotYourTurn, "the game is not waiting for a choice");
+  if (a.sender() != g.challenger) return refuse(GameRefusal::kNotYourTurn, "only the challenger chooses");
   const uint64_t part = a.u64("part");
-  if (part >= g.degree) return refuse("bad_choice", "part must be below " + std::to_string(g.degree));
+  if (part >= g.degree) return refuse(GameRefusal::kBadChoice, "part must be below " + std::to_string(g.degree));
   if (auto s = charge_clock(ctx, g); !s) return err(s.error());
   const uint64_t len = (g.b - g.a) / g.degree;
   Hash32 new_a = part == 0 ? g.root_a : g.roots[part - 1];
@@ -325,11 +346,11 @@ Result<json, Refusal> GameModule::prove_step(L1Context& ctx, const Action& a) {
   auto gp = open_game(a.u64("game"));
   if (!gp) return err(gp.error());
   Game g = **gp;
-  if (g.turn != Turn::kProve) return refuse("not_your_turn", "the game is not at a single step yet");
-  if (a.sender() != g.challenger) return refuse("not_your_turn", "only the challenger proves the step");
-  if (a.u64("step") != g.a) return refuse("wrong_step", "the disputed step is " + std::to_string(g.a));
+  if (g.turn != Turn::kProve) return refuse(GameRefusal::kNotYourTurn, "the game is not at a single step yet");
+  if (a.sender() != g.challenger) return refuse(GameRefusal::kNotYourTurn, "only the challenger proves the step");
+  if (a.u64("step") != g.a) return refuse(GameRefusal::kWrongStep, "the disputed step is " + std::to_string(g.a));
   const l1::BatchRecord* b = ctx.batch(g.batch);
-  if (!b) return refuse("unknown_batch", "the game's batch is gone");
+  if (!b) return refuse(l1::RefusalCode::kUnknownBatch, "the game's batch is gone");
   StepFacts facts{b->inbox_to - b->inbox_from, b->tx_count, b->tx_data_root, b->l2_timestamp};
   const uint64_t batch = g.batch;
   auto inbox = [&ctx, batch](uint64_t step) -> std::optional<Bytes> {
@@ -341,7 +362,7 @@ Result<json, Refusal> GameModule::prove_step(L1Context& ctx, const Action& a) {
   if (!params) return err(params.error());
   auto computed = referee_step(**params, facts, g.a, StateRoot::from(g.root_a), a.data, inbox);
   // A proof that cannot be checked changes nothing: the challenger may try again within its clock.
-  if (!computed) return refuse(to_string(computed.error()), "the one-step proof was refused");
+  if (!computed) return l1::refuse_extension(to_string(computed.error()), "the one-step proof was refused");
   if (auto s = charge_clock(ctx, g); !s) return err(s.error());
   g.moves++;
   const bool proposer_wrong = Hash32::from(*computed) != g.root_b;
@@ -360,7 +381,7 @@ Result<json, Refusal> GameModule::timeout(L1Context& ctx, const Action& a) {
   if (!gp) return err(gp.error());
   Game g = **gp;
   uint64_t left = g.turn == Turn::kDissect ? g.proposer_left : g.challenger_left;
-  if (ctx.now() - g.turn_started <= left) return refuse("clock_not_expired", "the mover still has time");
+  if (ctx.now() - g.turn_started <= left) return refuse(GameRefusal::kClockNotExpired, "the mover still has time");
   snapshot_for_undo(ctx);
   GameStatus outcome = g.turn == Turn::kDissect ? GameStatus::kChallengerWon : GameStatus::kProposerWon;
   if (auto s = finish(ctx, g, outcome, "timeout"); !s) return err(s.error());
@@ -409,51 +430,6 @@ std::vector<Game> GameModule::games_of_batch(uint64_t batch) const {
 size_t GameModule::game_count() const {
   std::lock_guard lock(mu_);
   return games_.size();
-}
-
-namespace {
-void allow_query(const http::Request& req, std::initializer_list<const char*> known) {
-  for (const auto& [name, value] : req.query) {
-    bool ok = false;
-    for (const char* k : known) ok |= name == k;
-    if (!ok) throw http::ApiError(400, "unknown_parameter", "unknown query parameter '" + name + "'");
-  }
-}
-}  // namespace
-
-void add_game_routes(http::Router& router, const GameModule& games) {
-  router.add("GET", "/l1/v1/games/{id}", [&games](const http::Request& req) {
-    allow_query(req, {});
-    auto id = l1::parse_u64(*req.param("id"), "game id");
-    if (!id) throw http::ApiError(400, id.error().code, id.error().message);
-    auto g = games.game(*id);
-    if (!g) throw http::ApiError(404, "unknown_game", "no game " + std::to_string(*id));
-    return http::json_response(200, to_json(*g));
-  });
-  router.add("GET", "/l1/v1/games", [&games](const http::Request& req) {
-    allow_query(req, {"batch", "from", "limit"});
-    json out = json::array();
-    if (auto b = req.query_param("batch")) {
-      auto batch = l1::parse_u64(*b, "batch");
-      if (!batch) throw http::ApiError(400, batch.error().code, batch.error().message);
-      for (const auto& g : games.games_of_batch(*batch)) out.push_back(to_json(g));
-    } else {
-      uint64_t from = 0;
-      size_t limit = 100;
-      if (auto f = req.query_param("from")) {
-        auto v = l1::parse_u64(*f, "from");
-        if (!v) throw http::ApiError(400, v.error().code, v.error().message);
-        from = *v;
-      }
-      if (auto l = req.query_param("limit")) {
-        auto v = l1::parse_u64(*l, "limit");
-        if (!v || *v == 0 || *v > 1000) throw http::ApiError(400, "bad_query", "limit must be 1..1000");
-        limit = *v;
-      }
-      for (const auto& g : games.games(from, limit)) out.push_back(to_json(g));
-    }
-    return http::json_response(200, json{{"games", out}});
-  });
 }
 
 Result<std::vector<Game>, std::string> replay_games(const std::vector<l1::Event>& events, const l1::L1Config& l1) {

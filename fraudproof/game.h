@@ -31,7 +31,6 @@
 #include <nlohmann/json.hpp>
 
 #include "bridge/chain.h"
-#include "engine/api/http.h"
 #include "engine/stf/genesis.h"
 #include "engine/stf/params.h"
 
@@ -61,6 +60,28 @@ struct GameConfig {
 l1::L1Config rollup_config(const Genesis& genesis, l1::L1Config base = {});
 // The L2 genesis recorded in an L1 config, checked against its genesis root.
 Result<Genesis, std::string> genesis_of(const l1::L1Config& config);
+
+// The game's refusals (its layer's enum). They reach the L1's API as extension refusals (422), each with its
+// wire code; a refused one-step proof carries its ProofVerdict's code instead (fraudproof/proof.h).
+enum class GameRefusal : uint8_t {
+  kAlreadyChallenging,
+  kBadChoice,
+  kBadDissection,
+  kBatchFinal,
+  kClockExpired,
+  kClockNotExpired,
+  kGameOver,
+  kNoL2Genesis,
+  kNotYourTurn,
+  kNothingToDispute,
+  kSelfChallenge,
+  kUnknownGame,
+  kWrongStep,
+};
+const char* to_string(GameRefusal r);
+inline Err<l1::Refusal> refuse(GameRefusal r, std::string message) {
+  return l1::refuse_extension(to_string(r), std::move(message));
+}
 
 enum class Turn : uint8_t { kDissect = 0, kChoose = 1, kProve = 2 };
 enum class GameStatus : uint8_t { kOpen = 0, kChallengerWon = 1, kProposerWon = 2, kCancelled = 3 };
@@ -102,6 +123,8 @@ class GameModule final : public l1::L1Extension {
   std::vector<l1::ActionDef> actions() override;
   l1::DisputeState dispute_state(uint64_t batch) const override;
   void on_block(l1::L1Context& ctx) override;
+  // GET /l1/v1/games/{id} and GET /l1/v1/games?batch=&from=&limit= (fraudproof/game_api.cpp).
+  void add_routes(http::Router& router) const override;
 
   // Reads, for the API and tests (call under L1Chain::run_locked from other threads, or use these,
   // which take the module's own lock).
@@ -130,9 +153,6 @@ class GameModule final : public l1::L1Extension {
   std::vector<Game> games_;
   std::multimap<uint64_t, uint64_t> by_batch_;  // batch -> game ids
 };
-
-// Registers GET /l1/v1/games/{id} and GET /l1/v1/games?batch=&from=&limit= (for ServiceOptions::extra_routes).
-void add_game_routes(http::Router& router, const GameModule& games);
 
 // Rebuilds every game from the L1 event log alone (game_* events in order) and returns them; a watcher
 // can compare the result with GET /l1/v1/games to check that the L1 played by the rules it publishes.

@@ -6,7 +6,7 @@
 namespace opt::fp {
 
 namespace {
-PortError from(const l1::Refusal& r) { return PortError{r.code, r.message}; }
+PortError from(const l1::Refusal& r) { return PortError{r.wire_code(), r.message}; }
 PortError from(const l1::L1Error& e) { return PortError{e.code.empty() ? "unreachable" : e.code, e.message}; }
 
 PortResult<std::vector<Bytes>> unframe(const Bytes& compressed) {

@@ -13,6 +13,8 @@
 
 namespace opt::fp {
 
+// The API's wire code (the L1's RefusalCode, the game's GameRefusal or a proof verdict; "unreachable" when
+// the L1 cannot be reached) and a message.
 struct PortError {
   std::string code;
   std::string message;

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "engine/api/http.h"
 #include "engine/core/eip712.h"
+#include "engine/net/http.h"
 
 namespace opt::api {
 

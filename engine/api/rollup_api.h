@@ -21,7 +21,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 #include "engine/node/node.h"
 
 namespace opt::api {

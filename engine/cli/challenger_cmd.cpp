@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 #include "engine/cli/command.h"
 #include "engine/common/keys.h"
 #include "fraudproof/agent.h"

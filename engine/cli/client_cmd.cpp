@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "bridge/client.h"
-#include "engine/api/http.h"
 #include "engine/cli/command.h"
 #include "engine/common/keys.h"
 #include "engine/core/eip712.h"
+#include "engine/net/http.h"
 #include "engine/state/smt.h"
 
 namespace opt::cli {

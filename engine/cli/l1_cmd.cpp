@@ -118,7 +118,6 @@ int run_l1(const Args& a) {
   l1::ServiceOptions opts;
   opts.db_path = db;
   opts.open.extensions = {games};
-  opts.extra_routes = [games](http::Router& r, l1::L1Chain&) { fp::add_game_routes(r, *games); };
   opts.host = listen->host;
   opts.port = listen->port;
   // On a restart without genesis flags the stored config is used; with flags, they must match it.

@@ -119,7 +119,6 @@ int run_devnet(const Args& a) {
   lo.host = l1_at->host;
   lo.port = l1_at->port;
   lo.open.extensions = {games};
-  lo.extra_routes = [games](http::Router& r, l1::L1Chain&) { fp::add_game_routes(r, *games); };
   if (!resumed) lo.open.config = fp::rollup_config(devnet::genesis(static_cast<uint64_t>(std::time(nullptr))), base);
   auto l1s = l1::L1Service::start(std::move(lo));
   if (!l1s) return failure(kName, in_use_message(*l1_at, "--l1", "another L1, anvil or hardhat").value_or("L1: " + l1s.error()));

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "engine/cli/command.h"
-#include "fraudproof/simulator.h"
+#include "fraudproof/sim/simulator.h"
 
 namespace opt::cli {
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 #include "tests/api/peers.h"
 #include "tests/bench_util.h"
 

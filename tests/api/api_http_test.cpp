@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 #include "tests/api/load_gen.h"
 
 using namespace opt::http;

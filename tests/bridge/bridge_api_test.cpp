@@ -2,6 +2,7 @@
 // change on refusal), then the same over loopback with L1Service and the typed L1Client.
 #include "tests/bridge/bridge_fixture.h"
 
+#include <set>
 #include <thread>
 
 #include "bridge/api.h"
@@ -279,6 +280,7 @@ TEST_CASE("loopback: L1Service + L1Client sign, submit and read; concurrent subm
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().status == 422);
   CHECK(refused.error().code == "insufficient_funds");
+  CHECK(refused.error().refusal() == RefusalCode::kInsufficientFunds);
   auto found = client.find_action(d->hash);
   REQUIRE(found.ok());
   CHECK(found->has_value());
@@ -314,6 +316,45 @@ TEST_CASE("loopback: L1Service + L1Client sign, submit and read; concurrent subm
   auto down = dead.head();
   REQUIRE_FALSE(down.ok());
   CHECK(down.error().status == 0);
+}
+
+}  // namespace opt::l1::test
+
+namespace opt::l1::test {
+
+TEST_CASE("refusal codes: one wire code each, and one status each") {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < kRefusalCodeCount; ++i) {
+    const auto c = static_cast<RefusalCode>(i);
+    const int status = http_status(c);
+    CAPTURE(i);
+    CHECK((status == 400 || status == 404 || status == 422 || status == 500 || status == 503));
+    if (c == RefusalCode::kExtension || c == RefusalCode::kExtensionNotFound) continue;
+    const std::string wire = to_string(c);
+    CAPTURE(wire);
+    CHECK(seen.insert(wire).second);
+    CHECK(refusal_code(wire) == c);
+    CHECK(wire.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos);
+  }
+  CHECK_FALSE(refusal_code("not_a_code").has_value());
+  CHECK_FALSE(refusal_code("extension").has_value());
+  // The statuses clients have always seen.
+  for (auto c : {RefusalCode::kBadRequest, RefusalCode::kBadJson, RefusalCode::kUnknownAction, RefusalCode::kBadField,
+                 RefusalCode::kBadSignature, RefusalCode::kBadData, RefusalCode::kBadParameter})
+    CHECK(http_status(c) == 400);
+  CHECK(http_status(RefusalCode::kNotFound) == 404);
+  CHECK(http_status(RefusalCode::kInsufficientFunds) == 422);
+  CHECK(http_status(RefusalCode::kBadNonce) == 422);
+  CHECK(http_status(RefusalCode::kStorageError) == 503);
+  CHECK(http_status(RefusalCode::kInternalError) == 500);
+  // An extension's refusal keeps its own wire code; its class gives the status.
+  Refusal rule{RefusalCode::kExtension, "not now", "not_your_turn"};
+  CHECK(rule.wire_code() == "not_your_turn");
+  CHECK(api_error(rule).status == 422);
+  CHECK(api_error(rule).code == "not_your_turn");
+  Refusal missing{RefusalCode::kExtensionNotFound, "no game 9", "unknown_game"};
+  CHECK(api_error(missing).status == 404);
+  CHECK(api_error(RefusalCode::kBadHash, "x").code == "bad_hash");
 }
 
 }  // namespace opt::l1::test

@@ -218,7 +218,7 @@ void bench_batches() {
   auto tp = bench::Clock::now();
   auto r = (*chain)->submit(post);
   double ms = bench::seconds_since(tp) * 1e3;
-  if (!r) std::fprintf(stderr, "post refused: %s\n", r.error().code.c_str());
+  if (!r) std::fprintf(stderr, "post refused: %s\n", r.error().wire_code().c_str());
   bench::report("l1_post_batch_action_10k_ms", ms, "ms", "PostBatch through L1Chain::submit incl. SQLite commit");
 }
 

@@ -122,7 +122,7 @@ TEST_CASE("message JSON round-trips and is strict") {
 
   auto refused = [](nlohmann::json m) {
     auto r = message_from_json(deposit_spec(), m);
-    return r.ok() ? std::string("ok") : r.error().code + ": " + r.error().message;
+    return r.ok() ? std::string("ok") : r.error().wire_code() + ": " + r.error().message;
   };
   nlohmann::json good = {{"sender", to_checksum(addr(0))}, {"recipient", to_checksum(addr(1))}, {"amount", "5"}, {"nonce", 0}};
   CHECK(refused(good) == "ok");
@@ -151,11 +151,11 @@ TEST_CASE("message JSON round-trips and is strict") {
 
   auto spec = *ActionSpec::make("t", "T(address sender,uint8 small,bytes32 h,uint64 nonce)");
   nlohmann::json t = {{"sender", to_checksum(addr(0))}, {"small", 256}, {"h", root_of(1).hex()}, {"nonce", 0}};
-  CHECK(message_from_json(spec, t).error().code == "bad_field");
+  CHECK(message_from_json(spec, t).error().wire_code() == "bad_field");
   t["small"] = 255;
   CHECK(message_from_json(spec, t).ok());
   t["h"] = "0x1234";
-  CHECK(message_from_json(spec, t).error().code == "bad_field");
+  CHECK(message_from_json(spec, t).error().wire_code() == "bad_field");
 }
 
 TEST_CASE("deposits: escrow, inbox message, accumulator, events") {
@@ -201,7 +201,7 @@ TEST_CASE("refusals change nothing, not even the nonce") {
   nlohmann::json before = snapshot(*f.chain);
   auto expect = [&](Result<Accepted, Refusal> r, const std::string& code) {
     REQUIRE_FALSE(r.ok());
-    CHECK_MESSAGE(r.error().code == code, why(r));
+    CHECK_MESSAGE(r.error().wire_code() == code, why(r));
     CHECK(snapshot(*f.chain) == before);
   };
 
@@ -282,7 +282,7 @@ TEST_CASE("submit_json validates the request shape") {
   nlohmann::json good = request_to_json(a);
   auto code = [&](nlohmann::json j) {
     auto r = f.chain->submit_json(j);
-    return r.ok() ? std::string("ok") : r.error().code;
+    return r.ok() ? std::string("ok") : r.error().wire_code();
   };
   auto with = [&](const char* k, nlohmann::json v) {
     auto j = good;

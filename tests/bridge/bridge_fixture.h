@@ -48,7 +48,7 @@ class TempDir {
 // message even for a passing assertion).
 template <class T>
 std::string why(const Result<T, Refusal>& r) {
-  return r.ok() ? std::string() : r.error().code + ": " + r.error().message;
+  return r.ok() ? std::string() : r.error().wire_code() + ": " + r.error().message;
 }
 template <class T>
 std::string why(const Result<T, L1Error>& r) {

@@ -28,7 +28,7 @@ class ToyGame final : public L1Extension {
                      (void)ctx.slash_stake(ctx.batch(0)->proposer, 1, std::nullopt);
                      ctx.emit("toy_botched", {});
                      (void)ctx.remove_batches_from(a.u64("batch"));
-                     return refuse("toy_refused", "changed my mind");
+                     return refuse_extension("toy_refused", "changed my mind");
                    }});
     return out;
   }
@@ -50,8 +50,8 @@ class ToyGame final : public L1Extension {
   Result<nlohmann::json, Refusal> challenge(L1Context& ctx, const Action& a) {
     uint64_t b = a.u64("batch");
     const BatchRecord* rec = ctx.batch(b);
-    if (!rec || rec->status != BatchStatus::kPending) return refuse("not_challengeable", "no pending batch");
-    if (state_.count(b)) return refuse("already_challenged", "one toy game per batch");
+    if (!rec || rec->status != BatchStatus::kPending) return refuse_extension("not_challengeable", "no pending batch");
+    if (state_.count(b)) return refuse_extension("already_challenged", "one toy game per batch");
     if (auto r = ctx.lock_bond(a.sender(), ctx.config().challenge_bond); !r) return err(r.error());
     state_[b] = DisputeState::kOpen;
     challenger_[b] = a.sender();
@@ -64,7 +64,7 @@ class ToyGame final : public L1Extension {
   }
   Result<nlohmann::json, Refusal> resolve(L1Context& ctx, const Action& a) {
     uint64_t b = a.u64("batch");
-    if (!state_.count(b) || state_[b] != DisputeState::kOpen) return refuse("no_game", "no open toy game");
+    if (!state_.count(b) || state_[b] != DisputeState::kOpen) return refuse_extension("no_game", "no open toy game");
     const Address challenger = challenger_[b];
     const Address proposer = ctx.batch(b)->proposer;
     const uint64_t bond = ctx.config().challenge_bond;
@@ -126,8 +126,8 @@ TEST_CASE("PostBatch: an honest batch is recorded with the L1's own txDataRoot a
   CHECK(*f.chain->step_input(0, 1) == f.chain->inbox(1, 1)[0].l2_tx);
   CHECK(*f.chain->step_input(0, 2) == frames[0]);
   CHECK(*f.chain->step_input(0, 6) == frames[4]);
-  CHECK(f.chain->step_input(0, 7).error().code == "bad_step");
-  CHECK(f.chain->step_input(1, 0).error().code == "unknown_batch");
+  CHECK(f.chain->step_input(0, 7).error().wire_code() == "bad_step");
+  CHECK(f.chain->step_input(1, 0).error().wire_code() == "unknown_batch");
   for (size_t i = 0; i < frames.size(); ++i) {
     auto proof = f.chain->frame_proof(0, i);
     REQUIRE(proof.ok());
@@ -159,7 +159,7 @@ TEST_CASE("PostBatch refusals") {
   auto expect = [&](size_t dev, const Fixture::Post& p, const std::string& code) {
     auto r = f.post(dev, p);
     REQUIRE_FALSE(r.ok());
-    CHECK_MESSAGE(r.error().code == code, why(r));
+    CHECK_MESSAGE(r.error().wire_code() == code, why(r));
     CHECK(snapshot(*f.chain) == before);
   };
   auto p = honest;
@@ -257,7 +257,7 @@ TEST_CASE("forced inclusion: a proposer that censors an old inbox message cannot
   auto censoring = f.honest_post(some_frames(1), root_of(3), /*inbox_to=*/0);
   auto r = f.post(0, censoring);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code == "forced_inclusion");
+  CHECK(r.error().wire_code() == "forced_inclusion");
   // Including it (and anything newer is optional) is accepted.
   f.deposit(6, 1);  // a fresh message may still wait
   f.post_ok(0, some_frames(1), root_of(3), /*inbox_to=*/1);
@@ -338,7 +338,7 @@ TEST_CASE("removal: a won challenge removes the batch and every later one; the c
   // The slashed proposer can no longer post; another proposer continues from the last good root and
   // re-consumes the inbox from where batch 0 stopped.
   auto p = f.honest_post(some_frames(1), root_of(4));
-  CHECK(f.post(0, p).error().code == "not_proposer");
+  CHECK(f.post(0, p).error().wire_code() == "not_proposer");
   CHECK(p.args.prev_root == root_of(1));
   auto r = f.post(1, p);
   REQUIRE_MESSAGE(r.ok(), why(r));
@@ -349,7 +349,7 @@ TEST_CASE("removal: a won challenge removes the batch and every later one; the c
   // Posting on the removed root is refused.
   auto stale = f.honest_post({}, root_of(3));
   stale.args.prev_root = root_of(3);
-  CHECK(f.post(1, stale).error().code == "prev_root_mismatch");
+  CHECK(f.post(1, stale).error().wire_code() == "prev_root_mismatch");
 
   // A removed batch never becomes final (batch 0 does, then batch 3).
   f.advance(100);
@@ -367,13 +367,13 @@ TEST_CASE("extension: a refused extension action leaves no trace, its types are 
   nlohmann::json before = snapshot(*f.chain);
   auto r = f.submit(2, toy(*f.chain, "toy_botch", 0));
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code == "toy_refused");
+  CHECK(r.error().wire_code() == "toy_refused");
   CHECK(snapshot(*f.chain) == before);
   CHECK(f.chain->batch(0)->status == BatchStatus::kPending);
 
   // Ledger operations refuse what is not there.
   REQUIRE(f.submit(2, toy(*f.chain, "toy_challenge", 0)).ok());
-  CHECK(f.submit(2, toy(*f.chain, "toy_challenge", 0)).error().code == "already_challenged");
+  CHECK(f.submit(2, toy(*f.chain, "toy_challenge", 0)).error().wire_code() == "already_challenged");
   CHECK(f.chain->account(addr(2)).locked == f.chain->config().challenge_bond);
   std::set<std::string> names;
   for (const auto* s : f.chain->specs()) names.insert(s->name);

@@ -116,7 +116,7 @@ TEST_CASE("scenario: deposit, L2 execution, withdrawal, finality, claim paid onc
   Bytes forced_proof = node.state.tree().prove(withdrawal_key(forced_leaf.index)).encode();
   auto claim = f.submit(7, make_finalize_withdrawal({}, 1, leaf, proof, 0));
   REQUIRE_FALSE(claim.ok());
-  CHECK(claim.error().code == "not_final");
+  CHECK(claim.error().wire_code() == "not_final");
 
   // 5. After the challenge period both batches are final (0 first, then 1).
   f.advance(60);
@@ -134,7 +134,7 @@ TEST_CASE("scenario: deposit, L2 execution, withdrawal, finality, claim paid onc
   CHECK(static_cast<uint64_t>(node.global().total_withdrawals) == f.chain->totals().paid);
   auto again = f.submit(1, make_finalize_withdrawal({}, 1, leaf, proof, 0));
   REQUIRE_FALSE(again.ok());
-  CHECK(again.error().code == "already_claimed");
+  CHECK(again.error().wire_code() == "already_claimed");
   check_all();
 
   // 7. The node keeps going: a later batch still proves the (paid) leaf, which stays unpayable.
@@ -146,7 +146,7 @@ TEST_CASE("scenario: deposit, L2 execution, withdrawal, finality, claim paid onc
   REQUIRE(f.post(0, p2).ok());
   f.advance(60);
   Bytes proof2 = node.state.tree().prove(withdrawal_key(leaf.index)).encode();
-  CHECK(f.submit(7, make_finalize_withdrawal({}, 2, leaf, proof2, 0)).error().code == "already_claimed");
+  CHECK(f.submit(7, make_finalize_withdrawal({}, 2, leaf, proof2, 0)).error().wire_code() == "already_claimed");
   replay_from_l1(*f.chain, genesis_time);
   check_all();
 

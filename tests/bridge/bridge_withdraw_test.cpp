@@ -41,7 +41,7 @@ TEST_CASE("FinalizeWithdrawal pays a proven leaf of a final batch once") {
   };
   auto expect = [&](Result<Accepted, Refusal> r, const std::string& code) {
     REQUIRE_FALSE(r.ok());
-    CHECK_MESSAGE(r.error().code == code, why(r));
+    CHECK_MESSAGE(r.error().wire_code() == code, why(r));
     f.check_invariants();
   };
 
@@ -130,25 +130,25 @@ TEST_CASE("FinalizeWithdrawal refuses a removed batch and a batch behind a pendi
   // Batch 1's period is over, but its predecessor is held by a dispute: neither is final.
   CHECK(f.chain->batch(b1)->status == BatchStatus::kPending);
   auto r = f.submit(2, make_finalize_withdrawal({}, b1, l2.leaves[0], l2.proof(0), 0));
-  CHECK(r.error().code == "not_final");
+  CHECK(r.error().wire_code() == "not_final");
   Action rm(*f.chain->find_spec("remove"));
   rm.set("batch", b0);
   REQUIRE(f.submit(2, rm).ok());
   r = f.submit(2, make_finalize_withdrawal({}, b1, l2.leaves[0], l2.proof(0), 0));
-  CHECK(r.error().code == "removed_batch");
+  CHECK(r.error().wire_code() == "removed_batch");
   r = f.submit(2, make_finalize_withdrawal({}, b0, l2.leaves[0], l2.proof(0), 0));
-  CHECK(r.error().code == "removed_batch");
+  CHECK(r.error().wire_code() == "removed_batch");
   // Removing twice, or removing a final batch, is refused.
   Action rm2(*f.chain->find_spec("remove"));
   rm2.set("batch", b1);
-  CHECK(f.submit(2, rm2).error().code == "removed_batch");
+  CHECK(f.submit(2, rm2).error().wire_code() == "removed_batch");
   holder->held = kNoBatch;
   uint64_t b2 = f.post_ok(0, some_frames(1), l2.root());
   f.advance(60);
   REQUIRE(f.chain->batch(b2)->status == BatchStatus::kFinal);
   Action rm3(*f.chain->find_spec("remove"));
   rm3.set("batch", b2);
-  CHECK(f.submit(2, rm3).error().code == "final_batch");
+  CHECK(f.submit(2, rm3).error().wire_code() == "final_batch");
   CHECK(f.submit(2, make_finalize_withdrawal({}, b2, l2.leaves[0], l2.proof(0), 0)).ok());
   f.check_invariants();
 }
@@ -174,7 +174,7 @@ TEST_CASE("property: random actions keep escrow == deposited - paid and both sup
         uint64_t amount = rng.coin() ? rng.below(1000 * kUsdc) + 1 : kGenesisUsdc * 2;
         auto r = f.submit(dev, make_deposit({}, addr(rng.below(10)), amount, 0));
         if (r.ok()) deposited += amount;
-        else CHECK(r.error().code == "insufficient_funds");
+        else CHECK(r.error().wire_code() == "insufficient_funds");
         break;
       }
       case 2: {  // the L2 pays out part of the escrow: add a withdrawal leaf and post a batch
@@ -206,7 +206,9 @@ TEST_CASE("property: random actions keep escrow == deposited - paid and both sup
         f.advance(rng.below(40));
         break;
       default:  // a refused action with a bad nonce
-        CHECK(f.chain->submit(signed_by(*f.chain, key(dev), make_deposit({}, addr(dev), 1, 0), 999)).error().code == "bad_nonce");
+        CHECK(f.chain->submit(signed_by(*f.chain, key(dev), make_deposit({}, addr(dev), 1, 0), 999))
+                  .error()
+                  .wire_code() == "bad_nonce");
         break;
     }
     f.check_invariants();

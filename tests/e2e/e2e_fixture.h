@@ -29,12 +29,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/api/http.h"
 #include "engine/common/devnet.h"
 #include "engine/core/crypto.h"
 #include "engine/core/eip712.h"
 #include "engine/core/keccak.h"
 #include "engine/core/messages.h"
+#include "engine/net/http.h"
 
 namespace opt::e2e {
 

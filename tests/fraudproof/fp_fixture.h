@@ -70,6 +70,7 @@ class GatedGames final : public l1::L1Extension {
   void on_block(l1::L1Context& ctx) override {
     if (!hold) inner_->on_block(ctx);
   }
+  void add_routes(http::Router& router) const override { inner_->add_routes(router); }
   bool hold = false;
 
  private:
@@ -126,7 +127,6 @@ class Fixture {
       so.open = oo;
       so.clock = &clock_;
       so.http_threads = 2;
-      so.extra_routes = [games = games_](http::Router& r, l1::L1Chain&) { add_game_routes(r, *games); };
       auto service = l1::L1Service::start(std::move(so));
       if (!service) FAIL("cannot start the L1 service: " << service.error());
       service_ = std::move(*service);

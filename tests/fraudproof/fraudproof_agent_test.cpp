@@ -20,10 +20,10 @@
 
 #include "bridge/client.h"
 #include "bridge/compress.h"
-#include "engine/api/http.h"
 #include "engine/common/devnet.h"
 #include "engine/core/eip712.h"
 #include "engine/core/keccak.h"
+#include "engine/net/http.h"
 #include "engine/stf/apply.h"
 #include "fraudproof/agent.h"
 #include "fraudproof/l1_port.h"

@@ -22,7 +22,7 @@
 #include "fraudproof/game.h"
 #include "fraudproof/l1_port.h"
 #include "fraudproof/proof.h"
-#include "fraudproof/simulator.h"
+#include "fraudproof/sim/simulator.h"
 #include "tests/bench_util.h"
 #include "tests/stf/stf_sim.h"
 

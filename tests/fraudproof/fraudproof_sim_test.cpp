@@ -9,7 +9,7 @@
 #include <map>
 #include <unistd.h>
 
-#include "fraudproof/simulator.h"
+#include "fraudproof/sim/simulator.h"
 
 namespace opt::fp {
 

@@ -14,8 +14,8 @@
 #include <set>
 
 #include "bridge/actions.h"
-#include "engine/api/http.h"
 #include "engine/api/json_mapping.h"
+#include "engine/net/http.h"
 #include "fraudproof/game.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -97,7 +97,8 @@ void l1_message(const l1::ActionSpec& spec, const std::string& text) {
   if (body.is_discarded()) return;
   auto a = l1::message_from_json(spec, body);
   if (!a) {
-    FUZZ_CHECK(a.error().code == "bad_field", "message_from_json refused with code %s", a.error().code.c_str());
+    FUZZ_CHECK(a.error().code == l1::RefusalCode::kBadField, "message_from_json refused with code %s",
+               a.error().wire_code().c_str());
     return;
   }
   const json out = l1::message_to_json(*a);

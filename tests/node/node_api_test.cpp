@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/api/http.h"
 #include "engine/api/json_mapping.h"
 #include "engine/api/rollup_api.h"
 #include "engine/core/eip712.h"
 #include "engine/core/keccak.h"
+#include "engine/net/http.h"
 #include "tests/node/node_fixture.h"
 
 using namespace opt;

@@ -6,6 +6,7 @@
 
 #include "engine/stf/batch.h"
 #include "fraudproof/agent.h"
+#include "fraudproof/sim/strategies.h"
 #include "tests/node/node_fixture.h"
 
 using namespace opt;
@@ -45,8 +46,7 @@ TEST_CASE("the node wins a game on its correct batch, with step roots computed o
   fp::ChallengerOptions co;
   co.key = dev_key(devnet::kChallenger);
   co.genesis = f.genesis();
-  co.behaviour = fp::Behaviour::kMalicious;
-  co.target_batch = target;
+  co.strategy = fp::make_strategy(fp::Behaviour::kMalicious, 1, target);
   auto challenger = fp::Challenger::open(co, f.port());
   REQUIRE(challenger.ok());
 

@@ -19,10 +19,10 @@
 
 #include "bridge/client.h"
 #include "bridge/service.h"
-#include "engine/api/http.h"
 #include "engine/common/devnet.h"
 #include "engine/core/eip712.h"
 #include "engine/core/keccak.h"
+#include "engine/net/http.h"
 #include "fraudproof/game.h"
 #include "tests/bench_util.h"
 
@@ -74,7 +74,6 @@ int main(int argc, char** argv) {
   lo.open.config = fp::rollup_config(devnet::genesis(now - 60), base);
   lo.open.extensions = {games};
   lo.open.durable = false;
-  lo.extra_routes = [games](http::Router& r, l1::L1Chain&) { fp::add_game_routes(r, *games); };
   auto l1s = l1::L1Service::start(std::move(lo));
   if (!l1s) {
     std::printf("error: L1: %s\n", l1s.error().c_str());

@@ -1,6 +1,6 @@
 // The socket-free half of the HTTP layer: request helpers, the error shape and the Router. No Beast here, so
 // handlers and routing compile fast and are tested without sockets.
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 
 #include <algorithm>
 #include <atomic>

@@ -15,7 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "engine/api/http.h"
+#include "engine/net/http.h"
 
 namespace opt::http {
 

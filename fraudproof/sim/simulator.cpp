@@ -1,4 +1,4 @@
-#include "fraudproof/simulator.h"
+#include "fraudproof/sim/simulator.h"
 
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 #include "engine/stf/apply.h"
 #include "engine/stf/leaves.h"
 #include "fraudproof/agent.h"
+#include "fraudproof/sim/strategies.h"
 
 namespace opt::fp {
 
@@ -262,9 +263,7 @@ class World {
     ChallengerOptions co;
     co.key = dev(dev_index);
     co.genesis = genesis_;
-    co.behaviour = b;
-    co.seed = opt_.seed;
-    co.target_batch = target;
+    co.strategy = make_strategy(b, opt_.seed, target);
     co.db_path = std::move(db_path);
     co.log = opt_.log;
     auto c = Challenger::open(co, *port_);
@@ -282,7 +281,8 @@ class World {
   }
   void set_defender(Behaviour b) {
     defender_ = std::make_unique<Defender>(dev(devnet::kProposer), *port_,
-                                           [this](uint64_t batch) { return claimed(batch); }, opt_.log, b);
+                                           [this](uint64_t batch) { return claimed(batch); }, opt_.log,
+                                           make_strategy(b));
   }
 
   l1::L1Chain& chain() { return *chain_; }
