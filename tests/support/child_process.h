@@ -30,6 +30,14 @@ struct ChildOptions {
   std::optional<uid_t> run_as;             // uid (and gid) to become before exec; needs root
 };
 
+// The common case: a command line, its output copied to `log_path` (if not empty).
+inline ChildOptions command(std::vector<std::string> argv, std::string log_path = {}) {
+  ChildOptions o;
+  o.argv = std::move(argv);
+  o.log_path = std::move(log_path);
+  return o;
+}
+
 class ChildProcess {
  public:
   // Throws std::runtime_error if the pipes or the fork fail (an exec failure shows as exit 127 instead).
