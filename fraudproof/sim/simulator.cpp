@@ -504,6 +504,8 @@ SimReport simulate(const SimOptions& o) {
       expect(g && g->end_reason == "timeout", "the lazy proposer's game did not end on time");
     }
 
+    if (o.on_games_over) o.on_games_over(w.chain(), w.games());
+
     // Check every game.
     const l1::L1Config& cfg = w.chain().config();
     for (const auto& g : w.games().games(0, w.games().game_count())) {

@@ -11,7 +11,13 @@
 
 #include <cstdint>
 
+namespace opt::l1 {
+class L1Chain;
+}
+
 namespace opt::fp {
+
+class GameModule;
 
 enum class Scenario : uint8_t {
   kWrongRoot,            // the proposer posts a wrong root; an honest challenger disputes it
@@ -31,6 +37,9 @@ struct SimOptions {
   int scenario = -1;          // -1: chosen by the seed
   std::string work_dir;       // for the restarted agent's SQLite file (a temp directory if empty)
   std::function<void(const std::string&)> log;  // agent log lines, if wanted
+  // Called once the games are over (before the proposer reposts): the simulated L1 and its games, for a
+  // test to check the outcomes (bonds, stakes, batch status) on the L1 itself.
+  std::function<void(const l1::L1Chain&, const GameModule&)> on_games_over;
 };
 
 struct GameReport {

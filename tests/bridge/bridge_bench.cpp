@@ -17,23 +17,14 @@
 #include "engine/core/merkle.h"
 #include "engine/core/tx.h"
 #include "tests/bench_util.h"
+#include "tests/support/temp_dir.h"
 
 using namespace opt;
 using namespace opt::l1;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "optrollup-l1-bench-XXXXXX").string();
-    path = mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using opt::test::TempDir;
 
 PrivateKey derived_key(uint64_t i) {
   Bytes seed;
@@ -62,7 +53,7 @@ void bench_deposits() {
     OpenOptions o;
     o.config = L1Config{};
     o.durable = durable;
-    auto chain = L1Chain::open(dir.path + "/l1.sqlite", clock, std::move(o));
+    auto chain = L1Chain::open(dir.file("l1.sqlite"), clock, std::move(o));
     if (!chain) return;
     auto actions = signed_deposits(1, 0, 2000, sep);
     auto t0 = bench::Clock::now();
@@ -78,7 +69,7 @@ void bench_deposits() {
   // Over loopback HTTP: 4 clients, one key each, pre-signed so the client's signing is not measured.
   TempDir dir;
   ServiceOptions so;
-  so.db_path = dir.path + "/l1.sqlite";
+  so.db_path = dir.file("l1.sqlite");
   so.port = 0;
   so.open.config = L1Config{};
   auto svc = L1Service::start(std::move(so));
@@ -206,7 +197,7 @@ void bench_batches() {
   ManualClock clock;
   OpenOptions o;
   o.config = L1Config{};
-  auto chain = L1Chain::open(dir.path + "/l1.sqlite", clock, std::move(o));
+  auto chain = L1Chain::open(dir.file("l1.sqlite"), clock, std::move(o));
   const auto& d = dev_accounts()[0];
   Action reg = make_register_proposer(d.address, 1000 * kTokenUnit, 0);
   (void)sign_action(reg, d.key, (*chain)->domain_separator());

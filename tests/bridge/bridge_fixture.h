@@ -16,6 +16,7 @@
 #include "bridge/wire.h"
 #include "engine/core/keccak.h"
 #include "engine/core/tx.h"
+#include "tests/support/temp_dir.h"
 
 namespace opt::l1::test {
 
@@ -23,26 +24,7 @@ constexpr uint64_t kUsdc = 1'000'000;
 constexpr uint64_t kGenesisUsdc = 1'000'000 * kUsdc;
 constexpr uint64_t kGenesisBond = 10'000 * kUsdc;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "optrollup-l1-XXXXXX").string();
-    char* p = mkdtemp(tmpl.data());
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using opt::test::TempDir;
 
 // The refusal of a result, for assertion messages (empty when it succeeded: doctest may evaluate a
 // message even for a passing assertion).

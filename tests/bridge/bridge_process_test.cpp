@@ -4,14 +4,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
-#include <fcntl.h>
-#include <fstream>
 #include <mutex>
-#include <regex>
-#include <sstream>
-#include <sys/wait.h>
 #include <thread>
+
+#include "tests/support/child_process.h"
 
 namespace opt::l1::test {
 
@@ -22,75 +18,30 @@ std::string binary() {
   return OPTROLLUP_BIN;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // One run of `optrollup l1` on a data directory; the API port is chosen by the kernel and read back
 // from what the process prints.
 class L1Process {
  public:
-  L1Process(const std::string& data_dir, const std::string& log) : log_(log) {
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::string bin = binary();
-      execl(bin.c_str(), bin.c_str(), "l1", "--data-dir", data_dir.c_str(), "--listen", "127.0.0.1:0", "--block-time",
-            "200ms", "--challenge-period", "60s", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    std::regex re("listening on (http://127\\.0\\.0\\.1:[0-9]+)");
-    for (int i = 0; i < 500; ++i) {
-      std::smatch m;
-      std::string text = read_file(log);
-      if (std::regex_search(text, m, re)) {
-        url_ = m[1];
-        return;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL("optrollup l1 exited early: " << text);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    FAIL("optrollup l1 did not start: " << read_file(log));
-  }
-  ~L1Process() {
-    if (pid_ > 0) kill9();
+  L1Process(const std::string& data_dir, const std::string& log)
+      : proc_(opt::test::command({binary(), "l1", "--data-dir", data_dir, "--listen", "127.0.0.1:0", "--block-time",
+                                  "200ms", "--challenge-period", "60s"},
+                                 log)) {
+    auto url = proc_.wait_for("listening on (http://127\\.0\\.0\\.1:[0-9]+)", std::chrono::seconds(10));
+    if (!url && !proc_.running()) FAIL("optrollup l1 exited early: " << proc_.output());
+    if (!url) FAIL("optrollup l1 did not start: " << proc_.output());
+    url_ = *url;
   }
   const std::string& url() const { return url_; }
   void kill9() {
-    REQUIRE(pid_ > 0);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
+    REQUIRE(proc_.pid() > 0);
+    proc_.kill9();
   }
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 500; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  std::string log() const { return read_file(log_); }
+  int terminate() { return proc_.terminate(std::chrono::seconds(10)); }
+  std::string log() const { return proc_.output(); }
 
  private:
-  pid_t pid_ = -1;
+  opt::test::ChildProcess proc_;
   std::string url_;
-  std::string log_;
 };
 
 struct Acked {

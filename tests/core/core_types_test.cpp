@@ -1,6 +1,8 @@
 // Hex parsing, EIP-55 addresses, checked fixed-point arithmetic and human decimal parsing.
 #include <doctest/doctest.h>
 
+#include <type_traits>
+
 #include "engine/core/amount.h"
 #include "engine/core/bytes.h"
 #include "tests/test_util.h"
@@ -33,12 +35,32 @@ TEST_CASE("addresses: EIP-55 checksum") {
   CHECK(parse_address("0xf39Fd6").error() == HexError::kWrongLength);
 }
 
-TEST_CASE("distinct hash types do not mix implicitly") {
+// Whether `a == b` compiles for values of A and B.
+template <class A, class B>
+constexpr bool comparable = requires(const A& a, const B& b) { a == b; };
+
+TEST_CASE("distinct hash types do not mix implicitly; from() converts explicitly and keeps every byte") {
+  // Not convertible, not assignable, not comparable across tags: a StateRoot cannot pass for an OrderHash.
   static_assert(!std::is_convertible_v<StateRoot, OrderHash>);
   static_assert(!std::is_convertible_v<Hash32, TxHash>);
+  static_assert(!std::is_assignable_v<OrderHash&, const StateRoot&>);
+  static_assert(!comparable<StateRoot, OrderHash>);
+  static_assert(comparable<StateRoot, StateRoot>);
+  // The explicit conversion copies all 32 bytes in order, whatever their value, both ways.
   Hash32 h;
-  h[0] = 1;
-  CHECK(StateRoot::from(h).bytes == h.bytes);
+  for (size_t i = 0; i < Hash32::kSize; ++i) h[i] = static_cast<uint8_t>(0xa0 ^ (i * 7));
+  const StateRoot r = StateRoot::from(h);
+  for (size_t i = 0; i < Hash32::kSize; ++i) {
+    CAPTURE(i);
+    CHECK(r[i] == static_cast<uint8_t>(0xa0 ^ (i * 7)));
+  }
+  CHECK(Hash32::from(r) == h);
+  CHECK(OrderHash::from(r).hex() == h.hex());
+  // From a byte view, too; and a root that differs in its last byte is a different root.
+  CHECK(StateRoot::from(h.view()) == r);
+  Hash32 other = h;
+  other[31] ^= 1;
+  CHECK(StateRoot::from(other) != r);
 }
 
 TEST_CASE("checked arithmetic: overflow is an error value") {

@@ -3,18 +3,12 @@
 // OPTROLLUP_BIN environment variable overrides it) — on 127.0.0.1 with temporary data directories, killed,
 // restarted, starved of disk space and denied writes. Builds on the e2e fixture (HTTP, signing, dev keys).
 //
-// A Party is one run of one process. Its stdout and stderr come back through pipes (so a file size limit
-// on the child never touches them) and are copied to a log file and kept in memory; stderr also on its
-// own, so a test can check that a failure is one clear line there.
+// Processes come from tests/support/child_process.h. When the test runs as root, the read-only drill runs
+// its party as user nobody from a copy of the binary in a world-readable temporary folder, so it works
+// from any checkout (docs/drills.md).
 #pragma once
 
-#include <grp.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-
-#include <atomic>
-#include <memory>
-#include <mutex>
+#include <unistd.h>
 
 #include "tests/e2e/e2e_fixture.h"
 
@@ -28,147 +22,78 @@ struct Limits {
   bool unprivileged = false;          // when running as root: become nobody (65534), so file modes bind
 };
 
+inline constexpr uid_t kNobody = 65534;
+
+// The binary as user nobody can run it: a copy in a world-readable temporary folder (made once per test
+// process), since the checkout may sit where nobody cannot enter (root's 0700 home, a `mktemp -d`
+// folder). The binary needs nothing else from the build tree.
+inline const opt::test::TempDir& unprivileged_dir() {
+  static const opt::test::TempDir dir("optrollup-drills-bin");
+  static const bool ready = [] {
+    namespace fs = std::filesystem;
+    const fs::path copy = dir.file("optrollup");
+    fs::copy_file(binary(), copy, fs::copy_options::overwrite_existing);
+    const fs::perms rx = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                         fs::perms::others_read | fs::perms::others_exec;
+    fs::permissions(copy, rx, fs::perm_options::replace);
+    fs::permissions(dir.path(), rx, fs::perm_options::replace);
+    return true;
+  }();
+  (void)ready;
+  return dir;
+}
+
+// One run of one party. Its stdout and stderr come back through pipes (so a file size limit on the child
+// never touches them) and are copied to a log file and kept in memory; stderr also on its own.
 class Party {
  public:
   Party(std::string name, std::vector<std::string> args, std::string log_path, Limits limits = {})
-      : name_(std::move(name)), log_path_(std::move(log_path)) {
-    args.insert(args.begin(), binary());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int out[2], errp[2];
-    REQUIRE(pipe(out) == 0);
-    REQUIRE(pipe(errp) == 0);
-    const bool drop = limits.unprivileged && geteuid() == 0;
-    const rlim_t fsize = limits.file_size ? static_cast<rlim_t>(*limits.file_size) : RLIM_INFINITY;
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      // Only async-signal-safe calls from here to exec (the test process has threads).
-      dup2(out[1], 1);
-      dup2(errp[1], 2);
-      close(out[0]);
-      close(out[1]);
-      close(errp[0]);
-      close(errp[1]);
-      if (limits.file_size) {
-        signal(SIGXFSZ, SIG_IGN);  // kept across exec: writes past the limit fail with EFBIG instead
-        rlimit rl{fsize, fsize};
-        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-      }
-      if (drop && (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) _exit(125);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    close(errp[1]);
-    log_ = std::make_shared<Log>();
-    log_->file.open(log_path_, std::ios::trunc);
-    readers_.emplace_back(&Party::read_pipe, log_, out[0], false);
-    readers_.emplace_back(&Party::read_pipe, log_, errp[0], true);
-  }
-  ~Party() {
-    if (pid_ > 0) kill9();
-    join_readers();
-  }
+      : name_(std::move(name)), proc_(options(std::move(args), std::move(log_path), limits)) {}
   Party(const Party&) = delete;
   Party& operator=(const Party&) = delete;
 
   const std::string& name() const { return name_; }
-  std::string output() const {
-    std::lock_guard lock(log_->mu);
-    return log_->all;
-  }
-  std::string errors() const {
-    std::lock_guard lock(log_->mu);
-    return log_->err;
-  }
+  std::string output() const { return proc_.output(); }
+  std::string errors() const { return proc_.errors(); }
 
   // Waits until `pattern` shows in the output; returns its first group (or the whole match).
   std::string wait_for(const std::string& pattern, std::chrono::milliseconds limit = 30s) {
-    std::regex re(pattern);
-    const auto until = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      std::string text = output();
-      std::smatch m;
-      if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
-      if (!running()) FAIL(name_ << " exited (status " << status_ << ") before printing '" << pattern << "':\n" << output());
-      if (std::chrono::steady_clock::now() >= until) FAIL(name_ << " did not print '" << pattern << "' in time:\n" << output());
-      std::this_thread::sleep_for(20ms);
-    }
+    if (auto found = proc_.wait_for(pattern, limit)) return *found;
+    if (!proc_.running()) FAIL(name_ << " exited (status " << proc_.status() << ") before printing '" << pattern << "':\n" << output());
+    FAIL(name_ << " did not print '" << pattern << "' in time:\n" << output());
+    return "";
   }
 
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      record(status);
-      return false;
-    }
-    return true;
-  }
-
+  bool running() { return proc_.running(); }
   // The exit status once the process ended by itself within `limit`: the exit code, or 128 + signal.
-  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-    if (!wait_until(limit, [&] { return !running(); }, 20ms)) return std::nullopt;
-    join_readers();
-    return status_;
-  }
-  bool signalled() const { return signalled_; }
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) { return proc_.wait_exit(limit); }
+  bool signalled() const { return proc_.signalled(); }
 
   void kill9() {
-    REQUIRE(pid_ > 0);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    record(status);
-    join_readers();
+    REQUIRE(proc_.pid() > 0);
+    proc_.kill9();
   }
   // SIGTERM and wait up to 20 s; the exit status (-1 if it had to be killed).
-  int terminate() {
-    if (pid_ <= 0) return status_;
-    ::kill(pid_, SIGTERM);
-    if (auto s = wait_exit(20s)) return *s;
-    kill9();
-    return -1;
-  }
+  int terminate() { return proc_.terminate(20s); }
 
  private:
-  struct Log {
-    std::mutex mu;
-    std::string all, err;
-    std::ofstream file;
-  };
-  static void read_pipe(std::shared_ptr<Log> log, int fd, bool is_err) {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      std::lock_guard lock(log->mu);
-      log->all.append(buf, static_cast<size_t>(n));
-      if (is_err) log->err.append(buf, static_cast<size_t>(n));
-      log->file.write(buf, n);
-      log->file.flush();
+  static opt::test::ChildOptions options(std::vector<std::string> args, std::string log_path, const Limits& limits) {
+    opt::test::ChildOptions o;
+    o.argv = std::move(args);
+    o.log_path = std::move(log_path);
+    o.file_size_limit = limits.file_size;
+    if (limits.unprivileged && geteuid() == 0) {
+      o.run_as = kNobody;
+      o.argv.insert(o.argv.begin(), unprivileged_dir().file("optrollup"));
+      o.cwd = unprivileged_dir().path();  // the test's own working directory may be closed to nobody
+    } else {
+      o.argv.insert(o.argv.begin(), binary());
     }
-    close(fd);
-  }
-  void record(int status) {
-    pid_ = -1;
-    signalled_ = WIFSIGNALED(status);
-    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  void join_readers() {
-    for (auto& t : readers_)
-      if (t.joinable()) t.join();
+    return o;
   }
 
-  std::string name_, log_path_;
-  pid_t pid_ = -1;
-  int status_ = -1;
-  bool signalled_ = false;
-  std::shared_ptr<Log> log_;
-  std::vector<std::thread> readers_;
+  std::string name_;
+  opt::test::ChildProcess proc_;
 };
 
 // ---- the three parties' command lines ----

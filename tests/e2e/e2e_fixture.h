@@ -2,14 +2,11 @@
 // OPTROLLUP_BIN environment variable overrides it), driven over HTTP and WebSocket like an outside client.
 // Every devnet listens on 127.0.0.1 port 0 (the kernel picks free ports; the banner says which) with its
 // data in a temporary directory. Signing uses engine/core (EIP-712, secp256k1) and the devnet's dev keys:
-// nothing here links the node, the L1 or the API handlers.
+// nothing here links the node, the L1 or the API handlers. OPTROLLUP_KEEP_TEMP=1 keeps the temporary
+// directories (data and logs) of a run.
 #pragma once
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,6 +32,8 @@
 #include "engine/core/keccak.h"
 #include "engine/core/messages.h"
 #include "engine/net/http.h"
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace opt::e2e {
 
@@ -53,83 +52,37 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "optrollup-e2e.XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using opt::test::TempDir;
 
 // Polls `done` every `step` until it holds or `timeout` passes.
 inline bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done,
                        std::chrono::milliseconds step = 100ms) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(step);
-  }
+  return opt::test::poll_until(timeout, done, step);
 }
 
-// One run of `optrollup devnet` on a data directory. Its output goes to `log`; the API URLs are read from
-// the banner it prints once everything listens.
+// One run of `optrollup devnet` on a data directory. Its output is copied to `log`; the API URLs are read
+// from the banner it prints once everything listens.
 class Devnet {
  public:
-  Devnet(const std::string& data_dir, const std::string& log, const std::vector<std::string>& flags) : log_(log) {
-    std::vector<std::string> args = {binary(), "devnet", "--data-dir", data_dir, "--api", "127.0.0.1:0", "--l1", "127.0.0.1:0"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+  Devnet(const std::string& data_dir, const std::string& log, const std::vector<std::string>& flags)
+      : proc_(options(data_dir, log, flags)) {
     std::regex api_re(R"(rollup API +http://127\.0\.0\.1:([0-9]+)/v1)");
     std::regex l1_re(R"(L1 API +(http://127\.0\.0\.1:[0-9]+)/l1/v1)");
-    for (int i = 0; i < 600; ++i) {
-      std::string text = read_file(log);
+    const bool up = opt::test::poll_until(30s, [&] {
+      std::string text = proc_.output();
       std::smatch a, l;
       if (text.find("\ntry:") != std::string::npos && std::regex_search(text, a, api_re) && std::regex_search(text, l, l1_re)) {
         api_port_ = static_cast<uint16_t>(std::stoul(a[1]));
         api_url_ = "http://127.0.0.1:" + a[1].str();
         l1_url_ = l[1];
-        return;
+        return true;
       }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL("optrollup devnet exited at startup (is OPTROLLUP_BIN=" << binary() << " built?):\n" << text);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL("optrollup devnet did not print its banner within 30 s:\n" << read_file(log));
-  }
-  ~Devnet() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
+      return !proc_.running();
+    }, 50ms);
+    if (up && !api_url_.empty()) return;
+    if (proc_.wait_exit(0ms))  // it ended: everything it wrote has been read
+      FAIL("optrollup devnet exited at startup (is OPTROLLUP_BIN=" << binary() << " built?):\n" << proc_.output());
+    FAIL("optrollup devnet did not print its banner within 30 s:\n" << proc_.output());
   }
   Devnet(const Devnet&) = delete;
   Devnet& operator=(const Devnet&) = delete;
@@ -137,43 +90,24 @@ class Devnet {
   const std::string& api() const { return api_url_; }
   const std::string& l1() const { return l1_url_; }
   uint16_t api_port() const { return api_port_; }
-  std::string log() const { return read_file(log_); }
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
+  std::string log() const { return proc_.output(); }
+  bool running() { return proc_.running(); }
 
-  void kill9() {
-    REQUIRE(pid_ > 0);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void kill9() { proc_.kill9(); }
   // SIGTERM and wait (bounded); the exit status, or -1 if it did not stop within 15 s (then it is killed).
-  int terminate() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 300; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    kill9();
-    return -1;
-  }
+  int terminate() { return proc_.terminate(15s); }
 
  private:
-  pid_t pid_ = -1;
-  std::string log_;
+  static opt::test::ChildOptions options(const std::string& data_dir, const std::string& log,
+                                         const std::vector<std::string>& flags) {
+    opt::test::ChildOptions o;
+    o.argv = {binary(), "devnet", "--data-dir", data_dir, "--api", "127.0.0.1:0", "--l1", "127.0.0.1:0"};
+    o.argv.insert(o.argv.end(), flags.begin(), flags.end());
+    o.log_path = log;
+    return o;
+  }
+
+  opt::test::ChildProcess proc_;
   std::string api_url_, l1_url_;
   uint16_t api_port_ = 0;
 };

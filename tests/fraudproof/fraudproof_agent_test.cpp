@@ -5,10 +5,6 @@
 // after its first move, resume from its data directory and win; its /metrics must say so.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -27,6 +23,8 @@
 #include "engine/stf/apply.h"
 #include "fraudproof/agent.h"
 #include "fraudproof/l1_port.h"
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace opt::fp {
 
@@ -49,84 +47,27 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "optrollup-fp-agent-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+using opt::test::TempDir;
 
- private:
-  std::string path_;
-};
-
-// A child process with its output in a log file; `wait_for` reads the log until a pattern shows.
+// A child process with its output copied to a log file; `wait_for` waits until a pattern shows.
 class Process {
  public:
-  Process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) kill9();
-  }
+  Process(std::vector<std::string> args, std::string log) : proc_(opt::test::command(std::move(args), std::move(log))) {}
   std::string wait_for(const std::string& pattern, std::chrono::milliseconds limit = 10s) {
-    std::regex re(pattern);
-    const auto until = Clock::now() + limit;
-    while (Clock::now() < until) {
-      std::smatch m;
-      std::string text = log();
-      if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
-      int status = 0;
-      if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL("the process exited early: " << text);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    FAIL("'" << pattern << "' did not appear in: " << log());
+    if (auto found = proc_.wait_for(pattern, limit)) return *found;
+    if (!proc_.running()) FAIL("the process exited early: " << proc_.output());
+    FAIL("'" << pattern << "' did not appear in: " << proc_.output());
     return "";
   }
   void kill9() {
-    REQUIRE(pid_ > 0);
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
+    REQUIRE(proc_.pid() > 0);
+    proc_.kill9();
   }
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 500; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-  std::string log() const { return read_file(log_); }
+  int terminate() { return proc_.terminate(10s); }
+  std::string log() const { return proc_.output(); }
 
  private:
-  pid_t pid_ = -1;
-  std::string log_;
+  opt::test::ChildProcess proc_;
 };
 
 const PrivateKey& dev(size_t i) { return devnet::dev_keys().at(i); }

@@ -28,6 +28,7 @@
 #include "engine/node/node.h"
 #include "fraudproof/game.h"
 #include "fraudproof/l1_port.h"
+#include "tests/support/temp_dir.h"
 
 namespace opt::node::test {
 
@@ -52,24 +53,7 @@ class OffsetClock final : public l1::Clock {
   std::atomic<uint64_t> offset_ms_{0};
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "optrollup-node-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using opt::test::TempDir;
 
 struct FixtureOptions {
   std::vector<size_t> funded = {0, 1, 2, 3};  // dev accounts that deposit on L1

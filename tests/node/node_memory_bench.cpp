@@ -6,9 +6,7 @@
 // inbox, then 100k signed orders are posted to the node's API and rest in its books. The node's RSS is
 // read from /proc/<pid>/status.
 //   node_memory_bench [ACCOUNTS [ORDERS]]      (defaults 1000000 and 100000)
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,6 +23,8 @@
 #include "engine/net/http.h"
 #include "fraudproof/game.h"
 #include "tests/bench_util.h"
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 using namespace opt;
 using nlohmann::json;
@@ -60,7 +60,8 @@ Address recipient(size_t i) {
 int main(int argc, char** argv) {
   const size_t accounts = argc > 1 ? std::stoull(argv[1]) : 1'000'000;
   const size_t orders = argc > 2 ? std::stoull(argv[2]) : 100'000;
-  const std::string dir = (std::filesystem::temp_directory_path() / ("optrollup-mem-" + std::to_string(getpid()))).string();
+  const opt::test::TempDir tmp("optrollup-mem");
+  const std::string dir = tmp.path();
   std::filesystem::create_directories(dir + "/node");
 
   // The L1 (with the game), serving HTTP on loopback.
@@ -83,20 +84,14 @@ int main(int argc, char** argv) {
 
   const uint16_t api_port = free_port();
   const std::string bin = OPTROLLUP_BIN;
-  pid_t node = fork();
-  if (node == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    execl(bin.c_str(), bin.c_str(), "node", "--l1", (*l1s)->url().c_str(), "--key",
-          devnet::dev_keys()[devnet::kProposer].hex().c_str(), "--data-dir", (dir + "/node").c_str(), "--api",
-          ("127.0.0.1:" + std::to_string(api_port)).c_str(), "--dev-oracle", "--batch-interval", "1s", nullptr);
-    _exit(127);
-  }
+  // The node in its own process (its memory is what is measured); its output is captured, not printed.
+  opt::test::ChildProcess node_proc(opt::test::command(
+      {bin, "node", "--l1", (*l1s)->url(), "--key", devnet::dev_keys()[devnet::kProposer].hex(), "--data-dir", dir + "/node",
+       "--api", "127.0.0.1:" + std::to_string(api_port), "--dev-oracle", "--batch-interval", "1s"}));
+  const pid_t node = node_proc.pid();
   auto stop_node = [&] {
-    kill(node, SIGTERM);
-    waitpid(node, nullptr, 0);
+    node_proc.terminate(std::chrono::seconds(60));
     (*l1s)->stop();
-    std::filesystem::remove_all(dir);
   };
   http::Client api("http://127.0.0.1:" + std::to_string(api_port));
   auto wait_until = [&](auto cond, const char* what, int seconds) {

@@ -6,13 +6,13 @@
 
 #include "engine/common/sqlite.h"
 #include "tests/bench_util.h"
+#include "tests/support/temp_dir.h"
 
 using namespace opt;
 
 int main() {
-  std::string dir = (std::filesystem::temp_directory_path() / ("optrollup-sqlite-bench-" + std::to_string(getpid()))).string();
-  std::filesystem::create_directories(dir);
-  auto db = db::Db::open(dir + "/bench.sqlite", true);
+  const opt::test::TempDir dir("optrollup-sqlite-bench");
+  auto db = db::Db::open(dir.file("bench.sqlite"), true);
   if (!db) {
     std::printf("error: %s\n", db.error().c_str());
     return 1;
@@ -37,6 +37,5 @@ int main() {
   bench::report("sqlite_commit_rows_per_s_1_per_tx", run(1, 2.0), "rows/s", "synchronous=FULL, one fsync per row");
   bench::report("sqlite_group_commit_rows_per_s", run(256, 2.0), "rows/s", "synchronous=FULL, 256 rows per fsync");
   db->reset();
-  std::filesystem::remove_all(dir);
   return 0;
 }

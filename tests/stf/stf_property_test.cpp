@@ -4,7 +4,9 @@
 //      pre-root gives exactly the same receipt and post-root as the full state,
 //  (3) a witness with any one key left out is refused as missing (or, where the proof still covers
 //      that key's path, gives the very same result) — never a different result,
-//  (4) results are identical with and without the sequencer's signature cache.
+//  (4) results are identical with and without the sequencer's signature cache,
+// and every transaction type is accepted (and so re-executed over a witness) at least once: a generator
+// that stopped producing valid steps of some type would leave that type unchecked.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -65,6 +67,7 @@ class Sim {
     REQUIRE(full.ok());
     StateRoot post = w_.state().root();
     ++codes_[full->code];
+    if (full->code == Code::kOk) ++accepted_by_type_[full->type];
 
     auto ws = WitnessState::from_proof(pre, proof);
     REQUIRE(ws.ok());
@@ -104,6 +107,7 @@ class Sim {
   }
 
   std::map<Code, size_t> codes_;
+  std::map<TxType, size_t> accepted_by_type_;
   size_t missing_refused_ = 0, missing_still_covered_ = 0, witness_bytes_max_ = 0;
   MapSigCache cache_;
 
@@ -121,6 +125,7 @@ class Sim {
 TEST_CASE("random sequences: conservation, witness re-execution, missing keys, signature cache") {
   size_t steps = 0, ok = 0;
   std::map<Code, size_t> codes;
+  std::map<TxType, size_t> accepted_by_type;
   size_t refused = 0, covered = 0, witness_max = 0, cache_hits = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     Sim sim(seed);
@@ -129,6 +134,7 @@ TEST_CASE("random sequences: conservation, witness re-execution, missing keys, s
       ++steps;
     }
     for (auto [c, n] : sim.codes_) codes[c] += n;
+    for (auto [t, n] : sim.accepted_by_type_) accepted_by_type[t] += n;
     refused += sim.missing_refused_;
     covered += sim.missing_still_covered_;
     witness_max = std::max(witness_max, sim.witness_bytes_max_);
@@ -140,6 +146,11 @@ TEST_CASE("random sequences: conservation, witness re-execution, missing keys, s
   for (auto [c, n] : codes) MESSAGE("  " << std::string(to_string(c)) << ": " << n);
   // The corpus must exercise the interesting paths, not only refusals.
   CHECK(ok > steps / 4);
+  for (uint8_t t = static_cast<uint8_t>(TxType::kDeposit); t <= static_cast<uint8_t>(TxType::kForcedWithdraw); ++t) {
+    const TxType type = static_cast<TxType>(t);
+    MESSAGE("  accepted " << std::string(to_string(type)) << ": " << accepted_by_type[type]);
+    CHECK_MESSAGE(accepted_by_type[type] > 0, "no accepted " << std::string(to_string(type)) << " step was re-executed over a witness");
+  }
   CHECK(codes[Code::kUnderMargin] + codes[Code::kInsufficientCollateral] > 0);
   CHECK(codes[Code::kOverfill] > 0);
   CHECK(cache_hits > 0);

@@ -1,10 +1,15 @@
 // A seeded generator of random transaction sequences over a World: deposits, price reports, plausible
 // and deliberately broken trades, cancels, withdrawals, forced withdrawals, liquidations, listings,
 // expiries, settlements and garbage bytes. Shared by the property test and the benchmarks.
+//
+// Random liquidations are nearly always refused (an account rarely falls under maintenance by chance), so
+// once per generator a short script makes one that is accepted: a fresh account sells calls with just
+// above its initial margin, the price jumps by half, and a second fresh account liquidates it.
 #pragma once
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <string>
 
 #include "engine/core/keccak.h"
@@ -21,7 +26,7 @@ struct Trader {
 class TxGen {
  public:
   TxGen(World& w, uint64_t seed) : w_(w), rng_(seed) {
-    for (size_t i = 0; i < 16; ++i) {
+    for (size_t i = 0; i < kRandomTraders + 2; ++i) {  // the last two are the script's
       PrivateKey k = i < 6 ? dev_key(i) : PrivateKey::from(keccak256(std::string_view("trader" + std::to_string(i))));
       traders_.push_back({k, *address_of(k)});
     }
@@ -33,6 +38,8 @@ class TxGen {
 
   // The next transaction (time advances as a side effect).
   Bytes next_tx() {
+    if (script_ == 0 && ++calls_ == kScriptAt) script_ = 1;
+    if (script_ > 0 && script_ <= kScriptSteps) return script_step();
     // Time moves on; now and then by hours, so expiries pass.
     uint64_t r = rng_.below(100);
     w_.advance(r < 2 ? 1800 + rng_.below(7200) : rng_.below(30));
@@ -97,8 +104,9 @@ class TxGen {
       const Trader& liq = traders_[pick()];
       const Trader& victim = traders_[pick()];
       AccountLeaf v = w_.account(victim.address);
-      uint64_t inst = v.positions.empty() ? live_instrument() : v.positions[rng_.below(v.positions.size())].instrument;
-      int64_t q = v.positions.empty() ? kContract : std::abs(v.positions[0].qty);
+      const Position* p = v.positions.empty() ? nullptr : &v.positions[rng_.below(v.positions.size())];
+      uint64_t inst = p ? p->instrument : live_instrument();
+      int64_t q = p ? std::abs(p->qty) : kContract;
       Liquidate l{liq.address, victim.address, inst, static_cast<uint64_t>(std::max<int64_t>(1, q / 2)),
                   w_.account(liq.address).nonce};
       return encode_tx(LiquidateTx{l, sign_msg(liq, l)});
@@ -120,7 +128,57 @@ class TxGen {
 
 
  private:
-  size_t pick() { return rng_.below(traders_.size()); }
+  static constexpr size_t kRandomTraders = 16;
+  static constexpr uint64_t kScriptAt = 150;  // the script starts at this call
+  static constexpr int kScriptSteps = 7;
+  static constexpr int64_t kScriptContracts = 10 * kContract;
+
+  size_t pick() { return rng_.below(kRandomTraders); }
+
+  PriceReportTx eth_report(int64_t price) {
+    prices_[kEth] = price;
+    PriceReport rep{kEth, static_cast<uint64_t>(price), 800'000, w_.now()};
+    PriceReportTx t{rep, {}};
+    for (size_t s : {7, 8}) t.sigs.push_back(*sign(typed_digest(w_.params().domain_separator, rep), dev_key(s)));
+    return t;
+  }
+
+  // One step of the liquidation script; each step sees the state the previous one left.
+  Bytes script_step() {
+    const Trader& victim = traders_[kRandomTraders];
+    const Trader& liquidator = traders_[kRandomTraders + 1];
+    w_.advance(1);
+    switch (script_++) {
+      case 1: {  // an ETH call at the money, four hours out
+        script_inst_ = w_.global().next_instrument_id;
+        const uint64_t strike = static_cast<uint64_t>(std::max<int64_t>(1, prices_[kEth] / (1000 * kUsdc))) * 1000 * kUsdc;
+        ListInstrument l{kEth, strike, (w_.now() / 1800 + 8) * 1800, true};
+        return encode_tx(ListInstrumentTx{l, *sign(typed_digest(w_.params().domain_separator, l), dev_key(6))});
+      }
+      case 2: return encode_tx(eth_report(prices_[kEth]));  // fresh marks
+      case 3: return encode_tx(DepositTx{inbox_++, liquidator.address, liquidator.address, 1'000'000 * uint64_t(kUsdc)});
+      case 4: {  // the victim's collateral: its initial margin for the short calls, plus 5%
+        InstrumentLeaf inst = w_.instrument(script_inst_);
+        Position short_calls{inst.id, inst.underlying, inst.strike, inst.expiry, inst.is_call, -kScriptContracts};
+        std::vector<OracleLeaf> oracles{*w_.oracle(kEth)};
+        auto m = compute_margin(0, std::span<const Position>(&short_calls, 1), oracles, w_.now(), w_.params());
+        const int64_t need = m ? m->initial + m->initial / 20 - m->equity : 100'000 * kUsdc;
+        return encode_tx(DepositTx{inbox_++, victim.address, victim.address, static_cast<uint64_t>(std::max<int64_t>(need, kUsdc))});
+      }
+      case 5: {  // the victim sells the calls to the liquidator at mark
+        const uint64_t price = static_cast<uint64_t>(mark_of(script_inst_));
+        Order mo{victim.address, script_inst_, false, uint64_t(kScriptContracts), price, 300'000, rng_.next(), w_.now() + 3600, 0};
+        Order to{liquidator.address, script_inst_, true, uint64_t(kScriptContracts), price, 300'000, rng_.next(), w_.now() + 3600, 0};
+        return encode_tx(TradeTx{{mo, sign_msg(victim, mo)}, {to, sign_msg(liquidator, to)}, uint64_t(kScriptContracts), price});
+      }
+      case 6: return encode_tx(eth_report(prices_[kEth] * 3 / 2));  // the shock
+      default: {  // the liquidator takes over half the short calls
+        Liquidate l{liquidator.address, victim.address, script_inst_, uint64_t(kScriptContracts / 2),
+                    w_.account(liquidator.address).nonce};
+        return encode_tx(LiquidateTx{l, sign_msg(liquidator, l)});
+      }
+    }
+  }
 
   Signature sign_with(const Trader& t, const Hash32& digest) { return *sign(digest, t.key); }
 
@@ -156,6 +214,9 @@ class TxGen {
   std::vector<Order> resting_;
   std::map<uint32_t, int64_t> prices_;
   uint64_t inbox_ = 0;
+  uint64_t calls_ = 0;
+  int script_ = 0;  // 0: not yet; 1..kScriptSteps: the next step; then done
+  uint64_t script_inst_ = 0;
 };
 
 }  // namespace opt::test

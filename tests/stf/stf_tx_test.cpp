@@ -21,7 +21,18 @@ struct Case {
   std::function<Tx(World&)> tx;
   Code expected;
   std::function<void(World&)> check = nullptr;  // post-state expectations (for accepted transactions)
+  // The same, for expectations that need the transaction itself or the root before it.
+  std::function<void(World&, const Tx&, const StateRoot& before)> check_tx = nullptr;
 };
+
+// The fill leaf of an order hash, if the state has one.
+std::optional<FillLeaf> fill_of(World& w, const OrderHash& h) {
+  const Bytes* b = w.state().find(fill_key(h));
+  if (!b) return std::nullopt;
+  auto leaf = decode_fill(*b);
+  REQUIRE(leaf.ok());
+  return *leaf;
+}
 
 // Dev accounts 0..3 hold 100,000 USDC each; ETH at 3000 and BTC at 60000 are freshly reported.
 void funded(World& w) {
@@ -255,9 +266,27 @@ const std::vector<Case>& cases() {
          funded(w);
          auto m = w.order(1, 1, false, kContract, 50 * kUsdc);
          REQUIRE(w.run(w.cancel(3, w.hash_of(m))).ok());  // dev 3 "cancels" dev 1's order hash
+         auto stray = fill_of(w, w.hash_of(m));           // the stranger's mark is on the leaf...
+         REQUIRE(stray.has_value());
+         CHECK(stray->owner == dev_address(3));
+         CHECK(stray->cancelled);
          return w.trade(1, m, 2, w.order(2, 1, true, kContract, 50 * kUsdc), kContract, 50 * kUsdc);
        },
-       Code::kOk},
+       Code::kOk, nullptr,
+       [](World& w, const Tx& tx, const StateRoot&) {
+         // ...and the trade went through: the leaf is now the owner's, filled and not cancelled, and the
+         // positions moved.
+         const TradeTx& t = std::get<TradeTx>(tx);
+         auto leaf = fill_of(w, w.hash_of(t.maker.order));
+         REQUIRE(leaf.has_value());
+         CHECK(leaf->owner == dev_address(1));
+         CHECK(leaf->filled == uint64_t(kContract));
+         CHECK_FALSE(leaf->cancelled);
+         REQUIRE(w.account(1).find(1) != nullptr);
+         CHECK(w.account(1).find(1)->qty == -kContract);
+         REQUIRE(w.account(2).find(1) != nullptr);
+         CHECK(w.account(2).find(1)->qty == kContract);
+       }},
       {"trade: instrument at expiry", [](World& w) {
          funded(w);
          w.set_now(kT0 + 7200);
@@ -299,7 +328,20 @@ const std::vector<Case>& cases() {
 
       // ---------------- Cancel ----------------
       {"cancel marks the fill leaf", funded,
-       [](World& w) -> Tx { return w.cancel(1, w.hash_of(w.order(1, 1, false, kContract, 50 * kUsdc))); }, Code::kOk},
+       [](World& w) -> Tx {
+         auto c = w.cancel(1, w.hash_of(w.order(1, 1, false, kContract, 50 * kUsdc)));
+         REQUIRE_FALSE(fill_of(w, c.cancel.order_hash).has_value());
+         return c;
+       },
+       Code::kOk, nullptr,
+       [](World& w, const Tx& tx, const StateRoot& before) {
+         auto leaf = fill_of(w, std::get<CancelTx>(tx).cancel.order_hash);
+         REQUIRE(leaf.has_value());
+         CHECK(leaf->owner == dev_address(1));
+         CHECK(leaf->cancelled);
+         CHECK(leaf->filled == 0);
+         CHECK(w.state().root() != before);
+       }},
       {"cancel is idempotent", nullptr,
        [](World& w) -> Tx {
          funded(w);
@@ -307,7 +349,14 @@ const std::vector<Case>& cases() {
          REQUIRE(w.run(c).ok());
          return c;
        },
-       Code::kOk},
+       Code::kOk, nullptr,
+       [](World& w, const Tx& tx, const StateRoot& before) {
+         CHECK(w.state().root() == before);  // the second cancel changes nothing
+         auto leaf = fill_of(w, std::get<CancelTx>(tx).cancel.order_hash);
+         REQUIRE(leaf.has_value());
+         CHECK(leaf->cancelled);
+         CHECK(leaf->owner == dev_address(1));
+       }},
       {"cancel with a bad signature", funded,
        [](World& w) -> Tx {
          auto c = w.cancel(1, OrderHash{});
@@ -563,6 +612,7 @@ TEST_CASE("transaction fixtures") {
     CHECK(r.type == type_of(tx));
     if (c.expected == Code::kOk) {
       if (c.check) c.check(w);
+      if (c.check_tx) c.check_tx(w, tx, before);
     } else {
       ++refusals;
       CHECK(w.state().root() == before);  // a refusal changes nothing
