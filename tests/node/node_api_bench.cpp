@@ -166,7 +166,7 @@ int main() {
   }
   bench::report("node_get_orderbook_req_per_s", book.rate, "req/s");
   bench::report_load("node_get_orderbook", book);
-  bench::report("beast_hello_get_req_per_s", bare.rate, "req/s", "bare Beast server, same load, same run");
+  bench::report("node_bound_beast_hello_req_per_s", bare.rate, "req/s", "bare Beast server, same load, same run");
   if (bare.rate > 0) bench::report("node_get_orderbook_vs_beast", book.rate / bare.rate, "x", "target >= 0.6");
 
   server.stop();
