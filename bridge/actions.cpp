@@ -11,8 +11,7 @@ namespace opt::l1 {
 namespace {
 
 [[noreturn]] void misuse(const char* what, std::string_view field) {
-  std::fprintf(stderr, "optrollup: L1 action misuse: %s '%.*s'\n", what, static_cast<int>(field.size()),
-               field.data());
+  std::fprintf(stderr, "optrollup: L1 action misuse: %s '%.*s'\n", what, static_cast<int>(field.size()), field.data());
   std::abort();
 }
 
@@ -72,7 +71,9 @@ bool kind_matches(const FieldSpec& f, const FieldValue& v) {
   return false;
 }
 
-uint64_t max_of(unsigned bits) { return bits >= 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1; }
+uint64_t max_of(unsigned bits) {
+  return bits >= 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1;
+}
 
 ActionSpec builtin(std::string_view name, std::string_view type, std::string data_field = "", size_t max_data = 0) {
   // Built-in specs are constants: a failure to parse them is a bug caught by the first test run.
@@ -83,8 +84,8 @@ ActionSpec builtin(std::string_view name, std::string_view type, std::string dat
 
 }  // namespace
 
-Result<ActionSpec, std::string> ActionSpec::make(std::string name, std::string_view encode_type,
-                                                 std::string data_field, size_t max_data_bytes) {
+Result<ActionSpec, std::string> ActionSpec::make(std::string name, std::string_view encode_type, std::string data_field,
+                                                 size_t max_data_bytes) {
   ActionSpec s;
   s.name = std::move(name);
   s.encode_type = std::string(encode_type);
@@ -111,7 +112,8 @@ Result<ActionSpec, std::string> ActionSpec::make(std::string name, std::string_v
     return err(std::string("the last field must be 'uint64 nonce'"));
   if (!data_field.empty()) {
     auto i = s.field_index(data_field);
-    if (!i || s.fields[*i].kind != FieldKind::kBytes32) return err("data field '" + data_field + "' is not a bytes32 field");
+    if (!i || s.fields[*i].kind != FieldKind::kBytes32)
+      return err("data field '" + data_field + "' is not a bytes32 field");
   }
   s.data_field = std::move(data_field);
   s.max_data_bytes = s.data_field.empty() ? 0 : max_data_bytes;
@@ -228,9 +230,13 @@ Hash32 Action::struct_hash() const {
   return e.finish();
 }
 
-Hash32 Action::digest(const Hash32& domain_separator) const { return eip712_digest(domain_separator, struct_hash()); }
+Hash32 Action::digest(const Hash32& domain_separator) const {
+  return eip712_digest(domain_separator, struct_hash());
+}
 
-Eip712Domain l1_domain(uint64_t chain_id) { return Eip712Domain{"optrollup-l1", "1", chain_id, std::nullopt}; }
+Eip712Domain l1_domain(uint64_t chain_id) {
+  return Eip712Domain{"optrollup-l1", "1", chain_id, std::nullopt};
+}
 
 Status<Refusal> sign_action(Action& action, const PrivateKey& key, const Hash32& domain_separator) {
   if (!action.spec().data_field.empty()) action.set(action.spec().data_field, keccak256(action.data));
@@ -242,7 +248,9 @@ Status<Refusal> sign_action(Action& action, const PrivateKey& key, const Hash32&
 
 // ---- JSON ----
 
-std::string u64_string(uint64_t v) { return std::to_string(v); }
+std::string u64_string(uint64_t v) {
+  return std::to_string(v);
+}
 
 Result<uint64_t, Refusal> parse_u64(std::string_view s, std::string_view what) {
   // Digits only: no sign, no spaces, no exponent, no hex; at most 20 digits and no overflow.
@@ -366,9 +374,8 @@ Result<Action, Refusal> message_from_json(const ActionSpec& spec, const nlohmann
 }
 
 nlohmann::json request_to_json(const Action& action) {
-  nlohmann::json out = {{"type", action.spec().name},
-                        {"action", message_to_json(action)},
-                        {"signature", action.signature.hex()}};
+  nlohmann::json out = {
+      {"type", action.spec().name}, {"action", message_to_json(action)}, {"signature", action.signature.hex()}};
   if (!action.data.empty() || !action.spec().data_field.empty()) out["data"] = to_hex(action.data);
   return out;
 }

@@ -8,13 +8,12 @@
 // `data` and are bound to the signature by a bytes32 field holding keccak256(data).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bridge/refusal.h"
 #include "engine/core/bytes.h"
@@ -24,11 +23,9 @@
 namespace opt::l1 {
 
 // ---- the built-in action types (docs/l1.md) ----
-inline constexpr std::string_view kDepositType =
-    "Deposit(address sender,address recipient,uint64 amount,uint64 nonce)";
+inline constexpr std::string_view kDepositType = "Deposit(address sender,address recipient,uint64 amount,uint64 nonce)";
 inline constexpr std::string_view kForcedWithdrawType = "ForcedWithdraw(address sender,uint64 amount,uint64 nonce)";
-inline constexpr std::string_view kRegisterProposerType =
-    "RegisterProposer(address sender,uint64 stake,uint64 nonce)";
+inline constexpr std::string_view kRegisterProposerType = "RegisterProposer(address sender,uint64 stake,uint64 nonce)";
 inline constexpr std::string_view kPostBatchType =
     "PostBatch(address sender,uint64 index,bytes32 prevRoot,bytes32 postRoot,uint64 txCount,bytes32 dataHash,"
     "uint64 inboxTo,bytes32 inboxAcc,uint64 l2Timestamp,uint64 nonce)";
@@ -67,7 +64,7 @@ struct ActionSpec {
   std::string primary_type;  // "PostBatch"
   std::vector<FieldSpec> fields;
   Hash32 type_hash;
-  std::string data_field;    // bytes32 field binding keccak256(data); empty: the action carries no data
+  std::string data_field;  // bytes32 field binding keccak256(data); empty: the action carries no data
   size_t max_data_bytes = 0;
 
   // Parses and checks an encodeType string: supported field types are address, bool, uint8..uint64,

@@ -45,11 +45,9 @@ int http_status(RefusalCode code) {
     case RefusalCode::kUnknownParameter:
     case RefusalCode::kBadQuery:
     case RefusalCode::kBadAddress:
-    case RefusalCode::kBadHash:
-      return 400;  // a malformed request
+    case RefusalCode::kBadHash: return 400;  // a malformed request
     case RefusalCode::kNotFound:
-    case RefusalCode::kExtensionNotFound:
-      return 404;  // an unknown resource
+    case RefusalCode::kExtensionNotFound: return 404;  // an unknown resource
     case RefusalCode::kBadNonce:
     case RefusalCode::kBadKey:
     case RefusalCode::kZeroAmount:
@@ -82,17 +80,16 @@ int http_status(RefusalCode code) {
     case RefusalCode::kAlreadyClaimed:
     case RefusalCode::kWrongSigner:
     case RefusalCode::kBadResponse:
-    case RefusalCode::kExtension:
-      return 422;  // a well-formed action the rules refuse
-    case RefusalCode::kStorageError:
-      return 503;  // the action could not be persisted
-    case RefusalCode::kInternalError:
-      return 500;  // a bug in a handler, never the client's input
+    case RefusalCode::kExtension: return 422;      // a well-formed action the rules refuse
+    case RefusalCode::kStorageError: return 503;   // the action could not be persisted
+    case RefusalCode::kInternalError: return 500;  // a bug in a handler, never the client's input
   }
   return 500;
 }
 
-http::ApiError api_error(const Refusal& r) { return ApiError(status_for(r), r.wire_code(), r.message); }
+http::ApiError api_error(const Refusal& r) {
+  return ApiError(status_for(r), r.wire_code(), r.message);
+}
 
 http::ApiError api_error(RefusalCode code, std::string message) {
   return ApiError(http_status(code), to_string(code), std::move(message));

@@ -26,7 +26,9 @@ nlohmann::json config_json(const L1Chain& chain);
 // The HTTP status of each refusal (the one table): 400 for a malformed request, 404 for an unknown
 // resource, 422 for an action the rules refuse, 503 for a storage failure, 500 for a handler that failed.
 int http_status(RefusalCode code);
-inline int status_for(const Refusal& r) { return http_status(r.code); }
+inline int status_for(const Refusal& r) {
+  return http_status(r.code);
+}
 
 // The API's error for a refusal (status from http_status, code from its wire code), for handlers to throw.
 http::ApiError api_error(const Refusal& r);

@@ -16,7 +16,9 @@
 
 namespace opt::l1 {
 
-const char* to_string(InboxKind k) { return k == InboxKind::kDeposit ? "deposit" : "forced_withdraw"; }
+const char* to_string(InboxKind k) {
+  return k == InboxKind::kDeposit ? "deposit" : "forced_withdraw";
+}
 
 const char* to_string(BatchStatus s) {
   switch (s) {
@@ -50,8 +52,8 @@ struct L1Chain::State {
   std::vector<Hash32> inbox_acc{Hash32{}};  // inbox_acc[n] = accumulator after n messages; acc_0 = 0
 
   std::vector<BatchRecord> batches;
-  uint64_t tip = kNoBatch;         // last live batch
-  uint64_t last_final = kNoBatch;  // finality is a prefix of the live batches
+  uint64_t tip = kNoBatch;               // last live batch
+  uint64_t last_final = kNoBatch;        // finality is a prefix of the live batches
   std::unordered_set<uint64_t> claimed;  // withdrawal indexes paid (the nullifiers)
 
   std::vector<BlockHeader> blocks;  // the last one is open
@@ -82,10 +84,18 @@ Result<uint64_t, Refusal> add(uint64_t a, uint64_t b) {
 
 // ---- L1Context ----
 
-uint64_t L1Context::now() const { return chain_.s_->blocks.back().timestamp; }
-uint64_t L1Context::block() const { return chain_.s_->blocks.back().number; }
-const L1Config& L1Context::config() const { return chain_.config_; }
-const Address& L1Context::sender() const { return sender_; }
+uint64_t L1Context::now() const {
+  return chain_.s_->blocks.back().timestamp;
+}
+uint64_t L1Context::block() const {
+  return chain_.s_->blocks.back().number;
+}
+const L1Config& L1Context::config() const {
+  return chain_.config_;
+}
+const Address& L1Context::sender() const {
+  return sender_;
+}
 
 L1Account L1Context::account(const Address& a) const {
   auto it = chain_.s_->accounts.find(a);
@@ -186,17 +196,27 @@ Status<Refusal> L1Context::slash_stake(const Address& proposer, uint64_t amount,
   return slash(*chain_.s_, j, proposer, amount, to, &L1Account::stake, "proposer stake");
 }
 
-uint64_t L1Context::batch_count() const { return chain_.s_->batches.size(); }
+uint64_t L1Context::batch_count() const {
+  return chain_.s_->batches.size();
+}
 const BatchRecord* L1Context::batch(uint64_t index) const {
   return index < chain_.s_->batches.size() ? &chain_.s_->batches[index] : nullptr;
 }
-bool L1Context::is_final(uint64_t index) const { return chain_.is_final_locked(index); }
+bool L1Context::is_final(uint64_t index) const {
+  return chain_.is_final_locked(index);
+}
 Result<Bytes, Refusal> L1Context::step_input(uint64_t batch, uint64_t step) const {
   return chain_.step_input_locked(batch, step);
 }
-Status<Refusal> L1Context::remove_batches_from(uint64_t index) { return chain_.remove_from_locked(index); }
-void L1Context::emit(std::string type, nlohmann::json fields) { chain_.emit_locked(std::move(type), std::move(fields)); }
-void L1Context::on_undo(std::function<void()> undo) { chain_.journal(std::move(undo)); }
+Status<Refusal> L1Context::remove_batches_from(uint64_t index) {
+  return chain_.remove_from_locked(index);
+}
+void L1Context::emit(std::string type, nlohmann::json fields) {
+  chain_.emit_locked(std::move(type), std::move(fields));
+}
+void L1Context::on_undo(std::function<void()> undo) {
+  chain_.journal(std::move(undo));
+}
 
 // ---- opening and replay ----
 
@@ -237,8 +257,8 @@ Result<std::unique_ptr<L1Chain>, std::string> L1Chain::open(const std::string& d
   L1Config config;
   if (stored) {
     if (options.config && !(*options.config == *stored))
-      return err("the L1 at " + db_path + " was created with another configuration: " +
-                 first_difference(*stored, *options.config));
+      return err("the L1 at " + db_path +
+                 " was created with another configuration: " + first_difference(*stored, *options.config));
     config = *stored;
   } else {
     if (!options.config) return err("no L1 chain at " + db_path + " and no configuration to create one");
@@ -413,7 +433,9 @@ void L1Chain::emit_locked(std::string type, nlohmann::json fields) {
   journal([this] { s_->events.pop_back(); });
 }
 
-void L1Chain::journal(std::function<void()> undo) { s_->undo.push_back(std::move(undo)); }
+void L1Chain::journal(std::function<void()> undo) {
+  s_->undo.push_back(std::move(undo));
+}
 
 void L1Chain::rollback() {
   for (auto it = s_->undo.rbegin(); it != s_->undo.rend(); ++it) (*it)();
@@ -648,7 +670,7 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   if (stake == 0) return refuse(RefusalCode::kNotProposer, "the sender is not a registered proposer");
   if (stake < config_.min_proposer_stake)
     return refuse(RefusalCode::kInsufficientStake, "proposer stake " + u64_string(stake) + " is below the minimum " +
-                                            u64_string(config_.min_proposer_stake));
+                                                       u64_string(config_.min_proposer_stake));
   // Indexes are never reused, so a signed PostBatch cannot be replayed into another slot.
   const uint64_t index = a.u64("index");
   if (index != s_->batches.size())
@@ -675,7 +697,7 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   // Messages are in time order, so the first one left out is the oldest.
   if (inbox_to < s_->inbox.size() && s_->inbox[inbox_to].l1_time + config_.forced_inclusion_delay_seconds <= now)
     return refuse(RefusalCode::kForcedInclusion, "inbox message " + std::to_string(inbox_to) +
-                                          " is older than the forced-inclusion delay and must be included");
+                                                     " is older than the forced-inclusion delay and must be included");
   // The batch's L2 time may not go back, nor run ahead of the L1's clock (option expiries depend on it).
   const uint64_t l2_ts = a.u64("l2Timestamp");
   const uint64_t prev_ts = prev ? prev->l2_timestamp : 0;
@@ -684,8 +706,8 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
                   "l2Timestamp is before the previous batch's " + std::to_string(prev_ts));
   if (l2_ts > now + config_.max_timestamp_drift_seconds)
     return refuse(RefusalCode::kTimestampInFuture, "l2Timestamp is more than " +
-                                             std::to_string(config_.max_timestamp_drift_seconds) +
-                                             " s after the L1 time " + std::to_string(now));
+                                                       std::to_string(config_.max_timestamp_drift_seconds) +
+                                                       " s after the L1 time " + std::to_string(now));
   // The data is the data availability: the L1 decodes it and computes txDataRoot itself, so the root the
   // referee checks frames against always describes data anyone can download.
   auto raw = zstd_decompress(a.data);
@@ -696,7 +718,7 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
   const uint64_t tx_count = a.u64("txCount");
   if (tx_count != frames->size())
     return refuse(RefusalCode::kTxCountMismatch, "txCount is " + u64_string(tx_count) + " but the data holds " +
-                                           std::to_string(frames->size()) + " transactions");
+                                                     std::to_string(frames->size()) + " transactions");
   // A batch without steps cannot change the state.
   if ((inbox_to - inbox_from) + tx_count == 0 && a.b32("postRoot") != tip_root)
     return refuse(RefusalCode::kBadEmptyBatch, "a batch without steps must keep the root");
@@ -738,10 +760,8 @@ Result<nlohmann::json, Refusal> L1Chain::post_batch(L1Context& ctx, const Action
                                {"inboxFrom", r.inbox_from},
                                {"inboxTo", r.inbox_to},
                                {"l2Timestamp", r.l2_timestamp}});
-  return nlohmann::json{{"index", index},
-                        {"txDataRoot", r.tx_data_root.hex()},
-                        {"inboxFrom", inbox_from},
-                        {"inboxTo", inbox_to}};
+  return nlohmann::json{
+      {"index", index}, {"txDataRoot", r.tx_data_root.hex()}, {"inboxFrom", inbox_from}, {"inboxTo", inbox_to}};
 }
 
 Result<nlohmann::json, Refusal> L1Chain::finalize_withdrawal(L1Context&, const Action& a) {
@@ -1001,7 +1021,9 @@ Result<std::vector<Hash32>, Refusal> L1Chain::frame_proof(uint64_t batch, uint64
   return tx_data_proof(**frames, frame);
 }
 
-const std::vector<std::shared_ptr<L1Extension>>& L1Chain::extensions() const { return s_->extensions; }
+const std::vector<std::shared_ptr<L1Extension>>& L1Chain::extensions() const {
+  return s_->extensions;
+}
 
 void L1Chain::run_locked(const std::function<void()>& fn) const {
   std::lock_guard lock(mu_);

@@ -8,7 +8,9 @@ namespace opt::l1 {
 
 namespace {
 
-L1Error from_refusal(const Refusal& r) { return L1Error{200, r.wire_code(), r.message}; }
+L1Error from_refusal(const Refusal& r) {
+  return L1Error{200, r.wire_code(), r.message};
+}
 
 template <class T>
 L1Result<T> lift(Result<T, Refusal> r) {
@@ -155,7 +157,7 @@ L1Result<BatchRecord> L1Client::batch(uint64_t index, Bytes* data) {
   if (!b) return err(from_refusal(b.error()));
   if (data) {
     auto d = j->contains("data") && (*j)["data"].is_string() ? parse_hex((*j)["data"].get<std::string>(), true)
-                                                              : err(HexError::kMissingPrefix);
+                                                             : err(HexError::kMissingPrefix);
     if (!d) return err(L1Error{200, "bad_response", "bad batch data"});
     *data = std::move(*d);
   }

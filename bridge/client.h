@@ -18,7 +18,7 @@
 namespace opt::l1 {
 
 struct L1Error {
-  int status = 0;  // HTTP status; 0: transport failure (connection refused, timeout)
+  int status = 0;    // HTTP status; 0: transport failure (connection refused, timeout)
   std::string code;  // the API's wire code (an extension's codes too, so a string)
   std::string message;
 

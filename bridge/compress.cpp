@@ -1,7 +1,8 @@
 #include "bridge/compress.h"
 
-#include <memory>
 #include <zstd.h>
+
+#include <memory>
 
 #include "engine/core/tx.h"
 
@@ -50,6 +51,8 @@ Result<Bytes, CompressError> zstd_decompress(ByteView input, size_t max_output) 
   return out;
 }
 
-Bytes compress_batch(const std::vector<Bytes>& txs, int level) { return zstd_compress(encode_batch(txs), level); }
+Bytes compress_batch(const std::vector<Bytes>& txs, int level) {
+  return zstd_compress(encode_batch(txs), level);
+}
 
 }  // namespace opt::l1

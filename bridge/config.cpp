@@ -31,7 +31,9 @@ Result<uint64_t, std::string> get_u64(const nlohmann::json& j, const char* key) 
 
 }  // namespace
 
-Address L1Config::default_rollup_address() { return *Address::from_hex("0x5FbDB2315678afecb367f032d93F642f64180aa3"); }
+Address L1Config::default_rollup_address() {
+  return *Address::from_hex("0x5FbDB2315678afecb367f032d93F642f64180aa3");
+}
 
 std::vector<GenesisBalance> L1Config::dev_balances(uint64_t usdc, uint64_t bond) {
   std::vector<GenesisBalance> out;
@@ -54,7 +56,8 @@ const std::vector<DevAccount>& dev_accounts() {
 nlohmann::json config_to_json(const L1Config& c) {
   nlohmann::json balances = nlohmann::json::array();
   for (const auto& b : c.balances)
-    balances.push_back({{"address", to_checksum(b.address)}, {"usdc", u64_string(b.usdc)}, {"bond", u64_string(b.bond)}});
+    balances.push_back(
+        {{"address", to_checksum(b.address)}, {"usdc", u64_string(b.usdc)}, {"bond", u64_string(b.bond)}});
   return {
       {"chainId", c.chain_id},
       {"blockTimeMs", c.block_time_ms},
@@ -133,7 +136,8 @@ Result<L1Config, std::string> config_from_json(const nlohmann::json& j) {
 Status<std::string> validate(const L1Config& c) {
   if (c.block_time_ms == 0) return err(std::string("block time must be positive"));
   if (c.challenge_period_seconds == 0) return err(std::string("challenge period must be positive"));
-  if (c.dissection_degree < 2 || c.dissection_degree > 64) return err(std::string("dissection degree must be in [2, 64]"));
+  if (c.dissection_degree < 2 || c.dissection_degree > 64)
+    return err(std::string("dissection degree must be in [2, 64]"));
   if (c.clock_seconds == 0) return err(std::string("game clock must be positive"));
   // Supplies are summed in uint64: refuse a genesis whose totals would overflow.
   uint64_t usdc = 0, bond = 0;
@@ -154,7 +158,8 @@ std::string json_difference(const std::string& path, const nlohmann::json& a, co
   if (a == b) return "";
   if (a.is_object() && b.is_object()) {
     for (auto it = a.begin(); it != a.end(); ++it) {
-      auto d = json_difference(path + "." + it.key(), it.value(), b.contains(it.key()) ? b.at(it.key()) : nlohmann::json());
+      auto d =
+          json_difference(path + "." + it.key(), it.value(), b.contains(it.key()) ? b.at(it.key()) : nlohmann::json());
       if (!d.empty()) return d;
     }
     for (auto it = b.begin(); it != b.end(); ++it)

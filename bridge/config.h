@@ -3,11 +3,10 @@
 // actions mean).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/core/bytes.h"
 #include "engine/core/crypto.h"
@@ -28,8 +27,8 @@ struct L1Config {
   uint64_t chain_id = 31337;
   uint64_t block_time_ms = 1000;
   uint64_t challenge_period_seconds = 60;
-  uint64_t clock_seconds = 20;            // each party's total time in a game (chess clock)
-  uint64_t clock_extension_seconds = 5;   // a late move leaves the other side at least this much
+  uint64_t clock_seconds = 20;           // each party's total time in a game (chess clock)
+  uint64_t clock_extension_seconds = 5;  // a late move leaves the other side at least this much
   uint64_t dissection_degree = 2;
   uint64_t min_proposer_stake = 1'000 * kTokenUnit;  // bond tokens
   uint64_t challenge_bond = 100 * kTokenUnit;        // bond tokens

@@ -36,9 +36,13 @@ Result<std::unique_ptr<L1Service>, std::string> L1Service::start(ServiceOptions 
   return s;
 }
 
-L1Service::~L1Service() { stop(); }
+L1Service::~L1Service() {
+  stop();
+}
 
-std::string L1Service::url() const { return "http://" + host_ + ":" + std::to_string(port_); }
+std::string L1Service::url() const {
+  return "http://" + host_ + ":" + std::to_string(port_);
+}
 
 void L1Service::run_ticker() {
   std::unique_lock lock(mu_);

@@ -114,9 +114,13 @@ Result<std::unique_ptr<Store>, std::string> Store::open(const std::string& path,
   return s;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  sqlite3_close(db_);
+}
 
-std::string Store::error_text() const { return db::describe_error(db_); }
+std::string Store::error_text() const {
+  return db::describe_error(db_);
+}
 
 Status<std::string> Store::exec(const char* sql) {
   char* msg = nullptr;

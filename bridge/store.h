@@ -57,7 +57,7 @@ class Store {
   Status<std::string> seal(uint64_t sealed, const Hash32& hash, const BlockRow& next);
 
   std::optional<Bytes> action_data(uint64_t seq);
-  std::vector<ActionRow> block_actions(uint64_t block);  // without data
+  std::vector<ActionRow> block_actions(uint64_t block);      // without data
   std::optional<ActionRow> find_action(const Hash32& hash);  // without data
 
  private:

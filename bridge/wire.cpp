@@ -4,7 +4,9 @@ namespace opt::l1 {
 
 namespace {
 
-nlohmann::json opt_index(uint64_t i) { return i == kNoBatch ? nlohmann::json(nullptr) : nlohmann::json(i); }
+nlohmann::json opt_index(uint64_t i) {
+  return i == kNoBatch ? nlohmann::json(nullptr) : nlohmann::json(i);
+}
 
 // Field readers for the client side: each names the field it failed on.
 struct Reader {
@@ -133,12 +135,9 @@ nlohmann::json event_to_json(const Event& e) {
 nlohmann::json block_to_json(const BlockHeader& b) {
   nlohmann::json actions = nlohmann::json::array();
   for (const auto& a : b.actions) actions.push_back(a.hex());
-  return {{"number", b.number},
-          {"timestamp", b.timestamp},
-          {"parentHash", b.parent.hex()},
-          {"hash", b.sealed ? nlohmann::json(b.hash.hex()) : nlohmann::json(nullptr)},
-          {"sealed", b.sealed},
-          {"actionHashes", actions}};
+  return {{"number", b.number},           {"timestamp", b.timestamp},
+          {"parentHash", b.parent.hex()}, {"hash", b.sealed ? nlohmann::json(b.hash.hex()) : nlohmann::json(nullptr)},
+          {"sealed", b.sealed},           {"actionHashes", actions}};
 }
 
 Result<L1Account, Refusal> account_from_json(const nlohmann::json& j) {
@@ -183,7 +182,9 @@ Result<BatchRecord, Refusal> batch_from_json(const nlohmann::json& j) {
   b.posted_block = r.u64("postedBlock");
   b.posted_time = r.u64("postedTime");
   std::string status = r.str("status");
-  b.status = status == "final" ? BatchStatus::kFinal : status == "removed" ? BatchStatus::kRemoved : BatchStatus::kPending;
+  b.status = status == "final"     ? BatchStatus::kFinal
+             : status == "removed" ? BatchStatus::kRemoved
+                                   : BatchStatus::kPending;
   b.prev_live_index = r.index_or_none("prevLiveIndex");
   return finish(r, b);
 }

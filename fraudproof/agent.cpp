@@ -11,7 +11,9 @@ namespace opt::fp {
 
 namespace {
 
-std::string short_hex(const Hash32& h) { return h.hex().substr(0, 12); }
+std::string short_hex(const Hash32& h) {
+  return h.hex().substr(0, 12);
+}
 
 l1::Action game_action(const l1::ActionSpec& spec, uint64_t game) {
   l1::Action a(spec);
@@ -54,8 +56,8 @@ struct Challenger::Impl {
 
   struct Dispute {
     uint64_t batch = 0;
-    size_t mark = 0;                  // journal mark before the batch (the state stays there)
-    std::vector<Hash32> roots;        // honest roots H_0 (pre) .. H_N (post)
+    size_t mark = 0;            // journal mark before the batch (the state stays there)
+    std::vector<Hash32> roots;  // honest roots H_0 (pre) .. H_N (post)
     std::vector<Bytes> steps;
     std::vector<Bytes> frames;
     StepFacts facts;
@@ -80,13 +82,15 @@ struct Challenger::Impl {
   Status<std::string> persist_checkpoint() {
     if (!db) return {};
     if (auto s = db->put_meta("next_block", std::to_string(next_block)); !s) return s;
-    if (auto s = db->put_meta("last_event", std::to_string(last_event_block) + ":" + std::to_string(last_event_index)); !s)
+    if (auto s = db->put_meta("last_event", std::to_string(last_event_block) + ":" + std::to_string(last_event_index));
+        !s)
       return s;
     return {};
   }
   Status<std::string> persist_game(uint64_t id, uint64_t batch, const std::string& status) {
     if (!db) return {};
-    auto st = db->prepare("INSERT INTO games (id, batch, status) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET status = ?3");
+    auto st = db->prepare(
+        "INSERT INTO games (id, batch, status) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET status = ?3");
     if (!st) return err(st.error());
     return st->bind(1, id).bind(2, batch).bind(3, status).run();
   }
@@ -131,7 +135,9 @@ struct Challenger::Impl {
       honest_root = post;
       m.batches_verified++;
       if (auto s = persist_verified(index, b->post_root); !s) return s;
-      if (!catching_up) log("verified batch " + std::to_string(index) + ": " + std::to_string(steps->size()) + " steps, root " + short_hex(b->post_root) + " ok");
+      if (!catching_up)
+        log("verified batch " + std::to_string(index) + ": " + std::to_string(steps->size()) + " steps, root " +
+            short_hex(b->post_root) + " ok");
       return {};
     }
     // Wrong: keep the honest roots after every step for the game, and stay before the batch (the honest
@@ -167,7 +173,8 @@ struct Challenger::Impl {
       if (b) honest_root = StateRoot::from(b->prev_root);
       marks.erase(it, marks.end());
       (void)forget_verified_from(index);
-      log("batch " + std::to_string(index) + " and later removed: back to root " + short_hex(Hash32::from(honest_root)));
+      log("batch " + std::to_string(index) + " and later removed: back to root " +
+          short_hex(Hash32::from(honest_root)));
     }
     for (auto d = disputes.lower_bound(index); d != disputes.end();) {
       wanted.erase(d->first);
@@ -183,7 +190,8 @@ struct Challenger::Impl {
         return {};
       }
       for (const auto& e : page->events) {
-        if (e.block < last_event_block || (e.block == last_event_block && static_cast<int64_t>(e.index) <= last_event_index))
+        if (e.block < last_event_block ||
+            (e.block == last_event_block && static_cast<int64_t>(e.index) <= last_event_index))
           continue;  // the open block is read again until it is sealed: skip what was handled
         if (e.type == "batch_posted") {
           auto s = on_batch(e.fields.at("index").get<uint64_t>(), false);
@@ -337,8 +345,8 @@ struct Challenger::Impl {
         auto r = l1.submit(opt.key, a);
         if (r) {
           m.moves++;
-          log("game " + std::to_string(id) + ": submitted the one-step proof for step " + std::to_string(game.a) + " (" +
-              std::to_string(bytes) + " bytes): " + r->result.value("status", std::string("?")));
+          log("game " + std::to_string(id) + ": submitted the one-step proof for step " + std::to_string(game.a) +
+              " (" + std::to_string(bytes) + " bytes): " + r->result.value("status", std::string("?")));
         } else {
           log("game " + std::to_string(id) + ": proof refused: " + r.error().code + " " + r.error().message);
         }
@@ -351,8 +359,9 @@ struct Challenger::Impl {
     auto d = db::Db::open(opt.db_path, false);
     if (!d) return err(d.error());
     db = std::move(*d);
-    for (const char* sql : {"CREATE TABLE IF NOT EXISTS games (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, status TEXT NOT NULL)",
-                            "CREATE TABLE IF NOT EXISTS verified (batch INTEGER PRIMARY KEY, post_root BLOB NOT NULL)"}) {
+    for (const char* sql :
+         {"CREATE TABLE IF NOT EXISTS games (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, status TEXT NOT NULL)",
+          "CREATE TABLE IF NOT EXISTS verified (batch INTEGER PRIMARY KEY, post_root BLOB NOT NULL)"}) {
       if (auto s = db->exec(sql); !s) return s;
     }
     return {};
@@ -411,7 +420,8 @@ Result<std::unique_ptr<Challenger>, std::string> Challenger::open(ChallengerOpti
   auto cfg = l1.config();
   if (!cfg) return err("cannot read the L1 config: " + cfg.error().message);
   if (Hash32::from(impl->honest_root) != cfg->genesis_root)
-    return err("the L1's genesis root " + cfg->genesis_root.hex() + " is not this genesis (" + impl->honest_root.hex() + ")");
+    return err("the L1's genesis root " + cfg->genesis_root.hex() + " is not this genesis (" + impl->honest_root.hex() +
+               ")");
   if (auto s = impl->open_db(); !s) return err(s.error());
   if (auto s = impl->restore(); !s) return err(s.error());
   return std::unique_ptr<Challenger>(new Challenger(std::move(impl)));
@@ -431,19 +441,27 @@ Status<std::string> Challenger::poll() {
   return {};
 }
 
-ChallengerMetrics Challenger::metrics() const { return impl_->m; }
-const Address& Challenger::address() const { return impl_->me; }
-StateRoot Challenger::honest_root() const { return impl_->honest_root; }
+ChallengerMetrics Challenger::metrics() const {
+  return impl_->m;
+}
+const Address& Challenger::address() const {
+  return impl_->me;
+}
+StateRoot Challenger::honest_root() const {
+  return impl_->honest_root;
+}
 
 std::string Challenger::metrics_text() const {
   const ChallengerMetrics& m = impl_->m;
   std::string out;
   auto line = [&](const char* name, const char* help, uint64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + (std::string(name).find("total") != std::string::npos ? " counter\n" : " gauge\n");
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name +
+           (std::string(name).find("total") != std::string::npos ? " counter\n" : " gauge\n");
     out += std::string(name) + " " + std::to_string(v) + "\n";
   };
   line("optrollup_challenger_batches_verified_total", "Batches re-executed and found correct.", m.batches_verified);
-  line("optrollup_challenger_batches_wrong_total", "Batches whose posted root differs from re-execution.", m.batches_wrong);
+  line("optrollup_challenger_batches_wrong_total", "Batches whose posted root differs from re-execution.",
+       m.batches_wrong);
   line("optrollup_challenger_games_open", "Games this challenger is playing.", m.games_open);
   line("optrollup_challenger_games_won_total", "Games won.", m.games_won);
   line("optrollup_challenger_games_lost_total", "Games lost.", m.games_lost);
@@ -456,7 +474,11 @@ std::string Challenger::metrics_text() const {
 
 Defender::Defender(PrivateKey key, L1Port& l1, RootsFn claimed_roots, std::function<void(const std::string&)> log,
                    std::shared_ptr<Strategy> strategy)
-    : key_(key), address_(*address_of(key)), l1_(l1), roots_(std::move(claimed_roots)), log_(std::move(log)),
+    : key_(key),
+      address_(*address_of(key)),
+      l1_(l1),
+      roots_(std::move(claimed_roots)),
+      log_(std::move(log)),
       strategy_(strategy ? std::move(strategy) : honest_strategy()) {}
 
 Status<std::string> Defender::poll() {
@@ -481,8 +503,8 @@ Status<std::string> Defender::poll() {
     }
     const Game& game = **g;
     if (game.status != GameStatus::kOpen) {
-      say("game " + std::to_string(game.id) + " on batch " + std::to_string(game.batch) + ": " + to_string(game.status) +
-          " (" + game.end_reason + ")");
+      say("game " + std::to_string(game.id) + " on batch " + std::to_string(game.batch) + ": " +
+          to_string(game.status) + " (" + game.end_reason + ")");
       it = open_.erase(it);
       continue;
     }

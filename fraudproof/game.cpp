@@ -117,8 +117,8 @@ json to_json(const Game& g) {
     j["ended"] = g.ended;
     j["endReason"] = g.end_reason;
     j["winner"] = g.status == GameStatus::kChallengerWon ? to_checksum(g.challenger)
-                  : g.status == GameStatus::kProposerWon  ? to_checksum(g.proposer)
-                                                          : "";
+                  : g.status == GameStatus::kProposerWon ? to_checksum(g.proposer)
+                                                         : "";
   }
   return j;
 }
@@ -156,10 +156,8 @@ std::vector<l1::ActionDef> GameModule::actions() {
     return [this, method](L1Context& ctx, const Action& a) { return (this->*method)(ctx, a); };
   };
   return {
-      {challenge_spec(), bind(&GameModule::challenge)},
-      {dissect_spec(), bind(&GameModule::dissect)},
-      {choose_spec(), bind(&GameModule::choose)},
-      {prove_step_spec(), bind(&GameModule::prove_step)},
+      {challenge_spec(), bind(&GameModule::challenge)}, {dissect_spec(), bind(&GameModule::dissect)},
+      {choose_spec(), bind(&GameModule::choose)},       {prove_step_spec(), bind(&GameModule::prove_step)},
       {timeout_spec(), bind(&GameModule::timeout)},
   };
 }
@@ -217,8 +215,10 @@ Status<Refusal> GameModule::finish(L1Context& ctx, Game& g, GameStatus outcome, 
     if (auto s = ctx.slash_stake(g.proposer, reward, g.challenger); !s) return s;
     if (auto s = ctx.slash_stake(g.proposer, slash - reward, std::nullopt); !s) return s;
     if (auto s = ctx.unlock_bond(g.challenger, bond); !s) return s;
-    ctx.emit("stake_slashed", {{"proposer", to_checksum(g.proposer)}, {"amount", std::to_string(slash)},
-                               {"toChallenger", std::to_string(reward)}, {"game", g.id}});
+    ctx.emit("stake_slashed", {{"proposer", to_checksum(g.proposer)},
+                               {"amount", std::to_string(slash)},
+                               {"toChallenger", std::to_string(reward)},
+                               {"game", g.id}});
     // Other games on the removed batches are moot: they end, their bonds go back.
     for (Game& o : games_) {
       if (o.id == g.id || o.status != GameStatus::kOpen || o.batch < g.batch) continue;
@@ -226,21 +226,30 @@ Status<Refusal> GameModule::finish(L1Context& ctx, Game& g, GameStatus outcome, 
       o.status = GameStatus::kCancelled;
       o.ended = ctx.now();
       o.end_reason = "batch_removed";
-      ctx.emit("game_ended", {{"game", o.id}, {"batch", o.batch}, {"status", to_string(o.status)},
-                              {"reason", o.end_reason}, {"moves", o.moves}});
+      ctx.emit("game_ended", {{"game", o.id},
+                              {"batch", o.batch},
+                              {"status", to_string(o.status)},
+                              {"reason", o.end_reason},
+                              {"moves", o.moves}});
     }
   } else if (outcome == GameStatus::kProposerWon) {
     uint64_t reward = static_cast<uint64_t>(static_cast<u128>(bond) * config_.reward_share_ppm / 1'000'000);
     if (auto s = ctx.slash_locked(g.challenger, reward, g.proposer); !s) return s;
     if (auto s = ctx.slash_locked(g.challenger, bond - reward, std::nullopt); !s) return s;
-    ctx.emit("bond_slashed", {{"challenger", to_checksum(g.challenger)}, {"amount", std::to_string(bond)},
-                              {"toProposer", std::to_string(reward)}, {"game", g.id}});
+    ctx.emit("bond_slashed", {{"challenger", to_checksum(g.challenger)},
+                              {"amount", std::to_string(bond)},
+                              {"toProposer", std::to_string(reward)},
+                              {"game", g.id}});
   }
   g.status = outcome;
   g.ended = ctx.now();
   g.end_reason = reason;
-  ctx.emit("game_ended", {{"game", g.id}, {"batch", g.batch}, {"status", to_string(outcome)}, {"reason", reason},
-                          {"moves", g.moves}, {"winner", to_checksum(outcome == GameStatus::kChallengerWon ? g.challenger : g.proposer)}});
+  ctx.emit("game_ended", {{"game", g.id},
+                          {"batch", g.batch},
+                          {"status", to_string(outcome)},
+                          {"reason", reason},
+                          {"moves", g.moves},
+                          {"winner", to_checksum(outcome == GameStatus::kChallengerWon ? g.challenger : g.proposer)}});
   return {};
 }
 
@@ -283,10 +292,17 @@ Result<json, Refusal> GameModule::challenge(L1Context& ctx, const Action& a) {
   g.turn_started = g.started = ctx.now();
   games_.push_back(g);
   by_batch_.emplace(index, g.id);
-  ctx.emit("game_started", {{"game", g.id}, {"batch", index}, {"proposer", to_checksum(g.proposer)},
-                            {"challenger", to_checksum(g.challenger)}, {"steps", g.steps}, {"span", g.span},
-                            {"rounds", g.rounds}, {"degree", g.degree}, {"fromRoot", g.root_a.hex()},
-                            {"toRoot", g.root_b.hex()}, {"turn", to_string(g.turn)}});
+  ctx.emit("game_started", {{"game", g.id},
+                            {"batch", index},
+                            {"proposer", to_checksum(g.proposer)},
+                            {"challenger", to_checksum(g.challenger)},
+                            {"steps", g.steps},
+                            {"span", g.span},
+                            {"rounds", g.rounds},
+                            {"degree", g.degree},
+                            {"fromRoot", g.root_a.hex()},
+                            {"toRoot", g.root_b.hex()},
+                            {"turn", to_string(g.turn)}});
   return json{{"game", g.id}, {"span", g.span}, {"rounds", g.rounds}};
 }
 
@@ -308,8 +324,12 @@ Result<json, Refusal> GameModule::dissect(L1Context& ctx, const Action& a) {
   **gp = g;
   json rs = json::array();
   for (const auto& r : roots) rs.push_back(r.hex());
-  ctx.emit("game_dissected", {{"game", g.id}, {"from", g.a}, {"to", g.b}, {"roots", rs},
-                              {"proposerClock", g.proposer_left}, {"challengerClock", g.challenger_left}});
+  ctx.emit("game_dissected", {{"game", g.id},
+                              {"from", g.a},
+                              {"to", g.b},
+                              {"roots", rs},
+                              {"proposerClock", g.proposer_left},
+                              {"challengerClock", g.challenger_left}});
   return json{{"game", g.id}};
 }
 
@@ -335,9 +355,16 @@ Result<json, Refusal> GameModule::choose(L1Context& ctx, const Action& a) {
   g.turn = len == 1 ? Turn::kProve : Turn::kDissect;
   snapshot_for_undo(ctx);
   **gp = g;
-  ctx.emit("game_chosen", {{"game", g.id}, {"part", part}, {"from", g.a}, {"to", g.b}, {"fromRoot", g.root_a.hex()},
-                           {"toRoot", g.root_b.hex()}, {"turn", to_string(g.turn)}, {"moves", g.moves},
-                           {"proposerClock", g.proposer_left}, {"challengerClock", g.challenger_left}});
+  ctx.emit("game_chosen", {{"game", g.id},
+                           {"part", part},
+                           {"from", g.a},
+                           {"to", g.b},
+                           {"fromRoot", g.root_a.hex()},
+                           {"toRoot", g.root_b.hex()},
+                           {"turn", to_string(g.turn)},
+                           {"moves", g.moves},
+                           {"proposerClock", g.proposer_left},
+                           {"challengerClock", g.challenger_left}});
   return json{{"game", g.id}, {"from", g.a}, {"to", g.b}};
 }
 
@@ -367,8 +394,11 @@ Result<json, Refusal> GameModule::prove_step(L1Context& ctx, const Action& a) {
   g.moves++;
   const bool proposer_wrong = Hash32::from(*computed) != g.root_b;
   snapshot_for_undo(ctx);
-  ctx.emit("game_step_proved", {{"game", g.id}, {"step", g.a}, {"computedRoot", computed->hex()},
-                                {"claimedRoot", g.root_b.hex()}, {"moves", g.moves}});
+  ctx.emit("game_step_proved", {{"game", g.id},
+                                {"step", g.a},
+                                {"computedRoot", computed->hex()},
+                                {"claimedRoot", g.root_b.hex()},
+                                {"moves", g.moves}});
   if (auto s = finish(ctx, g, proposer_wrong ? GameStatus::kChallengerWon : GameStatus::kProposerWon, "step_proof"); !s)
     return err(s.error());
   **gp = g;
@@ -465,7 +495,8 @@ Result<std::vector<Game>, std::string> replay_games(const std::vector<l1::Event>
       } else if (e.type == "game_dissected") {
         auto g = get(f);
         if (!g) return err(g.error());
-        if ((*g)->turn != Turn::kDissect || (*g)->status != GameStatus::kOpen) return err(std::string("dissection out of turn"));
+        if ((*g)->turn != Turn::kDissect || (*g)->status != GameStatus::kOpen)
+          return err(std::string("dissection out of turn"));
         if (f.at("from").get<uint64_t>() != (*g)->a || f.at("to").get<uint64_t>() != (*g)->b)
           return err(std::string("dissection of another segment"));
         (*g)->roots.clear();
@@ -494,8 +525,10 @@ Result<std::vector<Game>, std::string> replay_games(const std::vector<l1::Event>
         auto g = get(f);
         if (!g) return err(g.error());
         Game& x = **g;
-        if (x.turn != Turn::kProve || f.at("step").get<uint64_t>() != x.a) return err(std::string("proof of another step"));
-        if (f.at("claimedRoot").get<std::string>() != x.root_b.hex()) return err(std::string("proof against another claim"));
+        if (x.turn != Turn::kProve || f.at("step").get<uint64_t>() != x.a)
+          return err(std::string("proof of another step"));
+        if (f.at("claimedRoot").get<std::string>() != x.root_b.hex())
+          return err(std::string("proof against another claim"));
         x.moves++;
         // The verdict must follow from the published roots: the challenger wins iff they differ.
         bool differs = f.at("computedRoot").get<std::string>() != x.root_b.hex();
@@ -506,7 +539,8 @@ Result<std::vector<Game>, std::string> replay_games(const std::vector<l1::Event>
         Game& x = **g;
         std::string status = f.at("status");
         std::string reason = f.at("reason");
-        if (reason == "step_proof" && status != to_string(x.status)) return err(std::string("verdict contradicts the proof"));
+        if (reason == "step_proof" && status != to_string(x.status))
+          return err(std::string("verdict contradicts the proof"));
         if (reason == "timeout") {
           GameStatus expect = x.turn == Turn::kDissect ? GameStatus::kChallengerWon : GameStatus::kProposerWon;
           if (status != to_string(expect)) return err(std::string("timeout verdict against the wrong side"));

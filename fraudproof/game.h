@@ -25,10 +25,9 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bridge/chain.h"
 #include "engine/stf/genesis.h"
@@ -93,18 +92,18 @@ struct Game {
   uint64_t batch = 0;
   Address proposer;
   Address challenger;
-  uint64_t steps = 0;   // N
-  uint64_t span = 0;    // P = k^R, the padded length
-  uint64_t rounds = 0;  // R
-  uint64_t degree = 2;  // k
-  uint64_t a = 0, b = 0;  // the disputed segment
-  Hash32 root_a, root_b;  // agreed start, the proposer's claimed end
+  uint64_t steps = 0;         // N
+  uint64_t span = 0;          // P = k^R, the padded length
+  uint64_t rounds = 0;        // R
+  uint64_t degree = 2;        // k
+  uint64_t a = 0, b = 0;      // the disputed segment
+  Hash32 root_a, root_b;      // agreed start, the proposer's claimed end
   std::vector<Hash32> roots;  // posted by the last Dissect, awaiting the challenger's choice
   Turn turn = Turn::kDissect;
   GameStatus status = GameStatus::kOpen;
   uint64_t proposer_left = 0, challenger_left = 0;  // seconds on each clock
-  uint64_t turn_started = 0;                         // L1 time when the current turn began
-  uint64_t moves = 0;  // completed dissection rounds, plus one for the step proof
+  uint64_t turn_started = 0;                        // L1 time when the current turn began
+  uint64_t moves = 0;                               // completed dissection rounds, plus one for the step proof
   uint64_t started = 0, ended = 0;
   std::string end_reason;  // step_proof | timeout | batch_removed
   bool operator==(const Game&) const = default;

@@ -19,7 +19,8 @@ void GameModule::add_routes(http::Router& router) const {
     auto id = l1::parse_u64(*req.param("id"), "game id");
     if (!id) throw api_error(id.error());
     auto g = games.game(*id);
-    if (!g) throw api_error(l1::Refusal{l1::RefusalCode::kExtensionNotFound, "no game " + std::to_string(*id),
+    if (!g)
+      throw api_error(l1::Refusal{l1::RefusalCode::kExtensionNotFound, "no game " + std::to_string(*id),
                                   to_string(GameRefusal::kUnknownGame)});
     return http::json_response(200, to_json(*g));
   });

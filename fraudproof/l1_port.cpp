@@ -6,8 +6,12 @@
 namespace opt::fp {
 
 namespace {
-PortError from(const l1::Refusal& r) { return PortError{r.wire_code(), r.message}; }
-PortError from(const l1::L1Error& e) { return PortError{e.code.empty() ? "unreachable" : e.code, e.message}; }
+PortError from(const l1::Refusal& r) {
+  return PortError{r.wire_code(), r.message};
+}
+PortError from(const l1::L1Error& e) {
+  return PortError{e.code.empty() ? "unreachable" : e.code, e.message};
+}
 
 PortResult<std::vector<Bytes>> unframe(const Bytes& compressed) {
   auto raw = l1::zstd_decompress(compressed);
@@ -20,8 +24,12 @@ PortResult<std::vector<Bytes>> unframe(const Bytes& compressed) {
 
 // ---- in process ----
 
-PortResult<l1::L1Config> LocalL1::config() { return chain_.config(); }
-PortResult<l1::Head> LocalL1::head() { return chain_.head(); }
+PortResult<l1::L1Config> LocalL1::config() {
+  return chain_.config();
+}
+PortResult<l1::Head> LocalL1::head() {
+  return chain_.head();
+}
 
 PortResult<EventsPage> LocalL1::events(uint64_t from_block) {
   EventsPage page;
@@ -50,9 +58,15 @@ PortResult<std::vector<l1::InboxMessage>> LocalL1::inbox(uint64_t from_index, si
   return chain_.inbox(from_index, limit);
 }
 
-PortResult<std::optional<Game>> LocalL1::game(uint64_t id) { return games_.game(id); }
-PortResult<std::vector<Game>> LocalL1::games_of_batch(uint64_t batch) { return games_.games_of_batch(batch); }
-PortResult<l1::L1Account> LocalL1::account(const Address& a) { return chain_.account(a); }
+PortResult<std::optional<Game>> LocalL1::game(uint64_t id) {
+  return games_.game(id);
+}
+PortResult<std::vector<Game>> LocalL1::games_of_batch(uint64_t batch) {
+  return games_.games_of_batch(batch);
+}
+PortResult<l1::L1Account> LocalL1::account(const Address& a) {
+  return chain_.account(a);
+}
 
 PortResult<l1::Accepted> LocalL1::submit(const PrivateKey& key, l1::Action action) {
   auto who = address_of(key);

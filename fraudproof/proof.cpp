@@ -54,7 +54,8 @@ Result<StateRoot, ProofVerdict> referee_step(const Params& params, const StepFac
   if (proof->step != step) return err(ProofVerdict::kWrongStep);
   // Padding: positions at or beyond the last step change nothing.
   if (step >= facts.steps()) {
-    if (!proof->tx.empty() || !proof->tx_proof.empty() || !proof->witness.empty()) return err(ProofVerdict::kUnexpectedTx);
+    if (!proof->tx.empty() || !proof->tx_proof.empty() || !proof->witness.empty())
+      return err(ProofVerdict::kUnexpectedTx);
     return root_before;
   }
   Bytes input;

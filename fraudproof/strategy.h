@@ -34,6 +34,8 @@ class Strategy {
 };
 
 // The strategy of an agent given none.
-inline std::shared_ptr<Strategy> honest_strategy() { return std::make_shared<Strategy>(); }
+inline std::shared_ptr<Strategy> honest_strategy() {
+  return std::make_shared<Strategy>();
+}
 
 }  // namespace opt::fp

@@ -11,7 +11,9 @@
 
 namespace opt::test {
 
-inline std::string data_path(const std::string& name) { return std::string(OPT_TEST_DATA_DIR) + "/" + name; }
+inline std::string data_path(const std::string& name) {
+  return std::string(OPT_TEST_DATA_DIR) + "/" + name;
+}
 
 inline nlohmann::json load_json(const std::string& name) {
   std::ifstream f(data_path(name));
@@ -20,10 +22,18 @@ inline nlohmann::json load_json(const std::string& name) {
   return nlohmann::json::parse(ss.str());
 }
 
-inline Bytes hex(const std::string& s) { return *parse_hex(s); }
-inline Hash32 h32(const std::string& s) { return *Hash32::from_hex(s); }
-inline Address addr(const std::string& s) { return *Address::from_hex(s); }
-inline PrivateKey key(const std::string& s) { return *PrivateKey::from_hex(s); }
+inline Bytes hex(const std::string& s) {
+  return *parse_hex(s);
+}
+inline Hash32 h32(const std::string& s) {
+  return *Hash32::from_hex(s);
+}
+inline Address addr(const std::string& s) {
+  return *Address::from_hex(s);
+}
+inline PrivateKey key(const std::string& s) {
+  return *PrivateKey::from_hex(s);
+}
 
 // The anvil/hardhat development keys (docs/operations.md, section 8).
 inline PrivateKey dev_key(size_t i) {

@@ -19,8 +19,12 @@ constexpr uint64_t kMaxJsonInteger = uint64_t{1} << 53;
 // Orders are two levels deep; anything much deeper is an attack on the parser, not a request.
 constexpr int kMaxBodyDepth = 8;
 
-std::string dec(uint64_t v) { return std::to_string(v); }
-std::string dec(int64_t v) { return std::to_string(v); }
+std::string dec(uint64_t v) {
+  return std::to_string(v);
+}
+std::string dec(int64_t v) {
+  return std::to_string(v);
+}
 
 const char* type_name(const json& v) {
   switch (v.type()) {
@@ -62,7 +66,8 @@ json parse_body(const std::string& body) {
     // A number beyond what a double holds ("1e999"): well-formed JSON text, but no value to read.
     throw ApiError(400, "bad_json", "malformed JSON: a number in the body is out of range");
   }
-  if (!j.is_object()) throw ApiError(400, "bad_field", std::string("the body must be a JSON object, not ") + type_name(j));
+  if (!j.is_object())
+    throw ApiError(400, "bad_field", std::string("the body must be a JSON object, not ") + type_name(j));
   return j;
 }
 
@@ -82,7 +87,9 @@ FieldReader::FieldReader(const json& object, std::string where, std::initializer
   }
 }
 
-std::string FieldReader::path(const char* name) const { return where_.empty() ? name : where_ + "." + name; }
+std::string FieldReader::path(const char* name) const {
+  return where_.empty() ? name : where_ + "." + name;
+}
 
 const json& FieldReader::field(const char* name) const {
   auto it = object_.find(name);
@@ -90,7 +97,9 @@ const json& FieldReader::field(const char* name) const {
   return *it;
 }
 
-uint64_t FieldReader::u64(const char* name) { return u64_max(name, UINT64_MAX); }
+uint64_t FieldReader::u64(const char* name) {
+  return u64_max(name, UINT64_MAX);
+}
 
 uint64_t FieldReader::u64_max(const char* name, uint64_t max) {
   const json& v = field(name);
@@ -130,7 +139,8 @@ uint64_t FieldReader::u64_max(const char* name, uint64_t max) {
 
 bool FieldReader::boolean(const char* name) {
   const json& v = field(name);
-  if (!v.is_boolean()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be true or false, not " + type_name(v));
+  if (!v.is_boolean())
+    throw ApiError(400, "bad_field", "'" + path(name) + "' must be true or false, not " + type_name(v));
   return v.get<bool>();
 }
 
@@ -142,11 +152,13 @@ std::string FieldReader::string(const char* name) {
 
 Address FieldReader::address(const char* name) {
   const json& v = field(name);
-  if (!v.is_string()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be an address string, not " + type_name(v));
+  if (!v.is_string())
+    throw ApiError(400, "bad_field", "'" + path(name) + "' must be an address string, not " + type_name(v));
   auto a = parse_address(v.get_ref<const std::string&>());
   if (!a) {
-    std::string why = a.error() == HexError::kBadChecksum ? "mixed-case address with a wrong EIP-55 checksum"
-                                                           : std::string("not 0x + 40 hex digits (") + to_string(a.error()) + ")";
+    std::string why = a.error() == HexError::kBadChecksum
+                          ? "mixed-case address with a wrong EIP-55 checksum"
+                          : std::string("not 0x + 40 hex digits (") + to_string(a.error()) + ")";
     throw ApiError(400, "bad_address", "'" + path(name) + "': " + why);
   }
   return *a;
@@ -154,21 +166,25 @@ Address FieldReader::address(const char* name) {
 
 Hash32 FieldReader::hash(const char* name) {
   const json& v = field(name);
-  if (!v.is_string()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be a 0x-hex string, not " + type_name(v));
+  if (!v.is_string())
+    throw ApiError(400, "bad_field", "'" + path(name) + "' must be a 0x-hex string, not " + type_name(v));
   auto h = Hash32::from_hex(v.get_ref<const std::string&>(), true);
-  if (!h) throw ApiError(400, "bad_hex", "'" + path(name) + "' must be 0x + 64 hex digits (" + to_string(h.error()) + ")");
+  if (!h)
+    throw ApiError(400, "bad_hex", "'" + path(name) + "' must be 0x + 64 hex digits (" + to_string(h.error()) + ")");
   return *h;
 }
 
 const json& FieldReader::object(const char* name) {
   const json& v = field(name);
-  if (!v.is_object()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be a JSON object, not " + type_name(v));
+  if (!v.is_object())
+    throw ApiError(400, "bad_field", "'" + path(name) + "' must be a JSON object, not " + type_name(v));
   return v;
 }
 
 Signature FieldReader::signature(const char* name) {
   const json& v = field(name);
-  if (!v.is_string()) throw ApiError(400, "bad_field", "'" + path(name) + "' must be a 0x-hex string, not " + type_name(v));
+  if (!v.is_string())
+    throw ApiError(400, "bad_field", "'" + path(name) + "' must be a 0x-hex string, not " + type_name(v));
   auto raw = parse_hex(v.get_ref<const std::string&>(), true);
   if (!raw) throw ApiError(400, "bad_hex", "'" + path(name) + "' is not 0x-hex (" + to_string(raw.error()) + ")");
   auto sig = parse_signature(*raw);
@@ -177,8 +193,9 @@ Signature FieldReader::signature(const char* name) {
     // produces them can be told what to fix.
     if (sig.error() == SigError::kHighS)
       throw ApiError(400, "high_s_signature", "'" + path(name) + "' has s above n/2; sign with a low-s (EIP-2) signer");
-    throw ApiError(400, "bad_signature", "'" + path(name) + "': " + to_string(sig.error()) +
-                                             " (expected 65 bytes r || s || v with v in 27, 28, 0 or 1)");
+    throw ApiError(400, "bad_signature",
+                   "'" + path(name) + "': " + to_string(sig.error()) +
+                       " (expected 65 bytes r || s || v with v in 27, 28, 0 or 1)");
   }
   return *sig;
 }
@@ -266,9 +283,15 @@ std::string underlying_symbol(uint32_t underlying) {
 }
 
 json order_to_json(const Order& o) {
-  return {{"account", to_checksum(o.account)}, {"instrument", o.instrument}, {"isBuy", o.is_buy},
-          {"quantity", dec(o.quantity)},       {"limitPrice", dec(o.limit_price)}, {"maxFee", dec(o.max_fee)},
-          {"nonce", dec(o.nonce)},             {"expiry", o.expiry},               {"flags", o.flags}};
+  return {{"account", to_checksum(o.account)},
+          {"instrument", o.instrument},
+          {"isBuy", o.is_buy},
+          {"quantity", dec(o.quantity)},
+          {"limitPrice", dec(o.limit_price)},
+          {"maxFee", dec(o.max_fee)},
+          {"nonce", dec(o.nonce)},
+          {"expiry", o.expiry},
+          {"flags", o.flags}};
 }
 
 json order_view_to_json(const node::OrderView& v) {
@@ -284,7 +307,10 @@ json order_view_to_json(const node::OrderView& v) {
 }
 
 json order_ack_to_json(const node::OrderAck& a) {
-  return {{"orderHash", a.hash.hex()}, {"status", node::to_string(a.status)}, {"filled", dec(a.filled)}, {"tradeIds", a.trade_ids}};
+  return {{"orderHash", a.hash.hex()},
+          {"status", node::to_string(a.status)},
+          {"filled", dec(a.filled)},
+          {"tradeIds", a.trade_ids}};
 }
 
 json instrument_to_json(const node::InstrumentView& v) {
@@ -305,7 +331,8 @@ json instrument_to_json(const node::InstrumentView& v) {
 json book_to_json(const node::BookView& b) {
   auto side = [](const std::vector<node::BookLevel>& levels) {
     json out = json::array();
-    for (const auto& l : levels) out.push_back({{"price", dec(l.price)}, {"quantity", dec(l.quantity)}, {"orders", l.orders}});
+    for (const auto& l : levels)
+      out.push_back({{"price", dec(l.price)}, {"quantity", dec(l.quantity)}, {"orders", l.orders}});
     return out;
   };
   return {{"instrument", b.instrument}, {"sequence", b.sequence}, {"bids", side(b.bids)}, {"asks", side(b.asks)}};
@@ -439,10 +466,14 @@ std::vector<std::string> event_channels(const node::Event& e) {
   return std::visit(
       [](const auto& ev) -> std::vector<std::string> {
         using T = std::decay_t<decltype(ev)>;
-        if constexpr (std::is_same_v<T, node::BookDeltaEvent>) return {"orderbook:" + std::to_string(ev.instrument)};
-        else if constexpr (std::is_same_v<T, node::TradeEvent>) return {"trades", "trades:" + std::to_string(ev.trade.instrument)};
-        else if constexpr (std::is_same_v<T, node::AccountChangedEvent>) return {"account:" + to_hex(ev.address.view())};
-        else return {"batches"};
+        if constexpr (std::is_same_v<T, node::BookDeltaEvent>)
+          return {"orderbook:" + std::to_string(ev.instrument)};
+        else if constexpr (std::is_same_v<T, node::TradeEvent>)
+          return {"trades", "trades:" + std::to_string(ev.trade.instrument)};
+        else if constexpr (std::is_same_v<T, node::AccountChangedEvent>)
+          return {"account:" + to_hex(ev.address.view())};
+        else
+          return {"batches"};
       },
       e);
 }

@@ -13,11 +13,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/core/tx.h"
 #include "engine/node/node.h"
@@ -41,7 +40,7 @@ class FieldReader {
   bool boolean(const char* name);
   std::string string(const char* name);
   Address address(const char* name);
-  Hash32 hash(const char* name);  // 0x + 64 hex digits
+  Hash32 hash(const char* name);                   // 0x + 64 hex digits
   const nlohmann::json& object(const char* name);  // a nested JSON object
   Signature signature(const char* name);           // 0x + 65 bytes, low-s, v normalised to 27/28
 

@@ -35,8 +35,9 @@ void allow_query(const Request& req, std::initializer_list<const char*> allowed)
     if (!known) {
       std::string list;
       for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      throw ApiError(400, "unknown_parameter",
-                     "unknown query parameter '" + name + "'" + (list.empty() ? " (none expected)" : " (expected: " + list + ")"));
+      throw ApiError(
+          400, "unknown_parameter",
+          "unknown query parameter '" + name + "'" + (list.empty() ? " (none expected)" : " (expected: " + list + ")"));
     }
   }
 }
@@ -70,8 +71,9 @@ size_t bounded(const Request& req, const char* name, size_t fallback, size_t max
 Address address_param(const std::string& text, const std::string& what) {
   auto a = parse_address(text);
   if (!a) {
-    std::string why = a.error() == HexError::kBadChecksum ? "mixed-case address with a wrong EIP-55 checksum"
-                                                           : std::string("not 0x + 40 hex digits (") + to_string(a.error()) + ")";
+    std::string why = a.error() == HexError::kBadChecksum
+                          ? "mixed-case address with a wrong EIP-55 checksum"
+                          : std::string("not 0x + 40 hex digits (") + to_string(a.error()) + ")";
     throw ApiError(400, "bad_address", what + ": " + why);
   }
   return *a;
@@ -79,7 +81,9 @@ Address address_param(const std::string& text, const std::string& what) {
 
 OrderHash hash_param(const std::string& text) {
   auto h = OrderHash::from_hex(text, true);
-  if (!h) throw ApiError(400, "bad_hash", std::string("order hash must be 0x + 64 hex digits (") + to_string(h.error()) + ")");
+  if (!h)
+    throw ApiError(400, "bad_hash",
+                   std::string("order hash must be 0x + 64 hex digits (") + to_string(h.error()) + ")");
   return *h;
 }
 
@@ -87,7 +91,8 @@ std::optional<node::OrderStatus> status_param(const std::string& text) {
   for (auto s : {node::OrderStatus::kOpen, node::OrderStatus::kFilled, node::OrderStatus::kCancelled,
                  node::OrderStatus::kRejected, node::OrderStatus::kExpired})
     if (text == node::to_string(s)) return s;
-  throw ApiError(400, "bad_parameter", "status must be one of open, filled, cancelled, rejected, expired; got '" + text + "'");
+  throw ApiError(400, "bad_parameter",
+                 "status must be one of open, filled, cancelled, rejected, expired; got '" + text + "'");
 }
 
 void check_body_size(const Request& req, size_t max) {
@@ -107,11 +112,11 @@ Response refusal_response(const node::Refusal& r) {
 // send), by status class, plus a latency histogram. Atomics only: handlers run on many threads at once.
 
 constexpr std::array<double, 12> kBucketsSeconds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                     0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+                                                    0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
 struct RouteCounters {
   std::string method, route;
-  std::array<std::atomic<uint64_t>, 6> by_class{};  // index status / 100 (1..5), 0 unused
+  std::array<std::atomic<uint64_t>, 6> by_class{};                          // index status / 100 (1..5), 0 unused
   std::array<std::atomic<uint64_t>, kBucketsSeconds.size() + 1> buckets{};  // last: +Inf
   std::atomic<uint64_t> micros{0};
 
@@ -140,7 +145,8 @@ class HttpMetrics {
   std::string text() const {
     std::lock_guard lock(mu_);
     std::string out;
-    out += "# HELP optrollup_http_requests_total HTTP requests answered by the rollup API, by route and status class.\n";
+    out +=
+        "# HELP optrollup_http_requests_total HTTP requests answered by the rollup API, by route and status class.\n";
     out += "# TYPE optrollup_http_requests_total counter\n";
     for (const auto& c : routes_) {
       for (int cls = 2; cls <= 5; ++cls)
@@ -192,11 +198,17 @@ json config_json(const node::Node& node, const RollupApiOptions& opts) {
       {"chainId", p.chain_id},
       {"l1ChainId", l1_u64("chainId")},
       {"domain",
-       {{"name", "optrollup"}, {"version", "1"}, {"chainId", p.chain_id}, {"verifyingContract", to_checksum(p.rollup_address)}}},
+       {{"name", "optrollup"},
+        {"version", "1"},
+        {"chainId", p.chain_id},
+        {"verifyingContract", to_checksum(p.rollup_address)}}},
       {"domainSeparator", node.domain_separator().hex()},
       {"rollupAddress", to_checksum(p.rollup_address)},
       {"types", eip712_types_json()},
-      {"feeSchedule", {{"makerFee", std::to_string(p.fees.maker_fee)}, {"takerFee", std::to_string(p.fees.taker_fee)}, {"unit", "micro-USDC per contract"}}},
+      {"feeSchedule",
+       {{"makerFee", std::to_string(p.fees.maker_fee)},
+        {"takerFee", std::to_string(p.fees.taker_fee)},
+        {"unit", "micro-USDC per contract"}}},
       {"oracleCommittee", committee},
       {"oracleThreshold", p.oracle_threshold},
       {"oracleStalenessSeconds", p.oracle_staleness},
@@ -268,7 +280,9 @@ WireError wire_error(const node::Refusal& r) {
   return {500, "internal"};
 }
 
-int status_for(const node::Refusal& r) { return wire_error(r).status; }
+int status_for(const node::Refusal& r) {
+  return wire_error(r).status;
+}
 
 http::ServerOptions rollup_server_options(const RollupApiOptions& opts, std::string host, uint16_t port) {
   http::ServerOptions o;
@@ -293,9 +307,11 @@ std::string node_metrics_text(const node::NodeStats& s) {
   };
   const Metric metrics[] = {
       {"optrollup_orders_accepted_total", "counter", "Orders accepted by the sequencer.", s.orders_accepted},
-      {"optrollup_orders_rejected_total", "counter", "Orders refused by the sequencer's admission checks.", s.orders_rejected},
+      {"optrollup_orders_rejected_total", "counter", "Orders refused by the sequencer's admission checks.",
+       s.orders_rejected},
       {"optrollup_trades_total", "counter", "Trades executed.", s.trades},
-      {"optrollup_trades_refused_total", "counter", "Matches the state machine refused (the order book was ahead of the rules).", s.trades_refused},
+      {"optrollup_trades_refused_total", "counter",
+       "Matches the state machine refused (the order book was ahead of the rules).", s.trades_refused},
       {"optrollup_batches_closed_total", "counter", "Batches closed by the sequencer.", s.batches_closed},
       {"optrollup_batches_posted_total", "counter", "Batches posted to the L1.", s.batches_posted},
       {"optrollup_batches_final_total", "counter", "Batches that became final on the L1.", s.batches_final},
@@ -305,8 +321,11 @@ std::string node_metrics_text(const node::NodeStats& s) {
       {"optrollup_log_commits_total", "counter", "Group commits of the input log (fsyncs).", s.log_commits},
       {"optrollup_log_records_total", "counter", "Records appended to the input log.", s.log_records},
       {"optrollup_l1_errors_total", "counter", "Failed calls to the L1.", s.l1_errors},
-      {"optrollup_batches_checked_total", "counter", "Batches whose state was checked against the conservation identity.", s.batches_checked},
-      {"optrollup_conservation_failures_total", "counter", "Batches after which the conservation identity did not hold (never, unless apply() has a bug).", s.conservation_failures},
+      {"optrollup_batches_checked_total", "counter",
+       "Batches whose state was checked against the conservation identity.", s.batches_checked},
+      {"optrollup_conservation_failures_total", "counter",
+       "Batches after which the conservation identity did not hold (never, unless apply() has a bug).",
+       s.conservation_failures},
   };
   std::string out;
   for (const auto& m : metrics) {
@@ -337,33 +356,35 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
   // counted with the status they become.
   auto add = [&](const std::string& method, const std::string& pattern, http::Handler h) {
     RouteCounters* counters = &metrics->add(method, pattern);
-    router.add(method, pattern, [metrics, counters, h = std::move(h), context = method + " " + pattern](const Request& req) {
-      auto t0 = std::chrono::steady_clock::now();
-      Response r = http::guarded(context, [&] { return h(req); });
-      counters->record(r.status, std::chrono::steady_clock::now() - t0);
-      return r;
-    });
+    router.add(method, pattern,
+               [metrics, counters, h = std::move(h), context = method + " " + pattern](const Request& req) {
+                 auto t0 = std::chrono::steady_clock::now();
+                 Response r = http::guarded(context, [&] { return h(req); });
+                 counters->record(r.status, std::chrono::steady_clock::now() - t0);
+                 return r;
+               });
   };
   // Commands answer once their inputs are durable: asynchronously, so a waiting command holds no io thread.
   // `h` parses and submits (what it throws is answered at once); the node's answer comes through the
   // Respond it was given, counted when it is sent.
   auto add_async = [&](const std::string& method, const std::string& pattern, http::AsyncHandler h) {
     RouteCounters* counters = &metrics->add(method, pattern);
-    router.add_async(method, pattern, [metrics, counters, h = std::move(h), context = method + " " + pattern](
-                                          const Request& req, http::Respond respond) {
-      auto t0 = std::chrono::steady_clock::now();
-      http::Respond counted = [counters, t0, respond = std::move(respond)](Response r) {
-        counters->record(r.status, std::chrono::steady_clock::now() - t0);
-        respond(std::move(r));
-      };
-      bool submitted = false;
-      Response failed = http::guarded(context, [&] {
-        h(req, counted);
-        submitted = true;
-        return Response{};
-      });
-      if (!submitted) counted(std::move(failed));
-    });
+    router.add_async(method, pattern,
+                     [metrics, counters, h = std::move(h), context = method + " " + pattern](const Request& req,
+                                                                                             http::Respond respond) {
+                       auto t0 = std::chrono::steady_clock::now();
+                       http::Respond counted = [counters, t0, respond = std::move(respond)](Response r) {
+                         counters->record(r.status, std::chrono::steady_clock::now() - t0);
+                         respond(std::move(r));
+                       };
+                       bool submitted = false;
+                       Response failed = http::guarded(context, [&] {
+                         h(req, counted);
+                         submitted = true;
+                         return Response{};
+                       });
+                       if (!submitted) counted(std::move(failed));
+                     });
   };
   // The config never changes while the node runs: serve one rendering of it.
   const std::string config_body = config_json(node, opts).dump();
@@ -372,7 +393,8 @@ void add_rollup_routes(http::Router& router, node::Node& node, const RollupApiOp
 
   // The WebSocket endpoint, asked for without the upgrade handshake (the server answers upgrades itself).
   add("GET", "/v1/ws", [](const Request&) -> Response {
-    throw http::ApiError(426, "upgrade_required", "GET /v1/ws is a WebSocket endpoint: connect with a WebSocket client");
+    throw http::ApiError(426, "upgrade_required",
+                         "GET /v1/ws is a WebSocket endpoint: connect with a WebSocket client");
   });
   add("GET", "/v1/health", [&node](const Request& req) {
     allow_query(req, {});
@@ -626,8 +648,9 @@ http::WsHandler rollup_ws_handler(node::Node& node) {
           if (it == subs.end()) {
             // Bounded: each subscription costs the server a string compare per published message.
             if (subs.size() >= kMaxSubscriptionsPerSession)
-              throw ApiError(400, "too_many_subscriptions",
-                             "at most " + std::to_string(kMaxSubscriptionsPerSession) + " subscriptions per connection");
+              throw ApiError(
+                  400, "too_many_subscriptions",
+                  "at most " + std::to_string(kMaxSubscriptionsPerSession) + " subscriptions per connection");
             subs.push_back(s.topic);
           }
         } else if (it != subs.end()) {
@@ -668,7 +691,8 @@ class WsPublisher final : public node::EventSink {
     }
     // Built as text around the JSON: no copy of the message into a wrapper object.
     const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
-    for (const auto& channel : event_channels(e)) server_.publish(channel, "{\"channel\":" + json(channel).dump() + ",\"data\":" + text + "}");
+    for (const auto& channel : event_channels(e))
+      server_.publish(channel, "{\"channel\":" + json(channel).dump() + ",\"data\":" + text + "}");
   }
 
  private:
@@ -678,6 +702,8 @@ class WsPublisher final : public node::EventSink {
 
 }  // namespace
 
-void attach_publisher(node::Node& node, http::Server& server) { node.set_event_sink(std::make_shared<WsPublisher>(node, server)); }
+void attach_publisher(node::Node& node, http::Server& server) {
+  node.set_event_sink(std::make_shared<WsPublisher>(node, server));
+}
 
 }  // namespace opt::api

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <mutex>
 
-#include "engine/net/http.h"
 #include "engine/cli/command.h"
 #include "engine/common/keys.h"
+#include "engine/net/http.h"
 #include "fraudproof/agent.h"
 
 namespace opt::cli {
@@ -90,7 +90,8 @@ int challenger_cmd(const Args& a) {
     try {
       metrics->start();
     } catch (const std::exception& e) {
-      return failure(kName, in_use_message(*metrics_at, "--metrics", "another challenger's metrics").value_or(e.what()));
+      return failure(kName,
+                     in_use_message(*metrics_at, "--metrics", "another challenger's metrics").value_or(e.what()));
     }
     o.log("metrics on http://" + so.host + ":" + std::to_string(metrics->port()) + "/metrics");
   }

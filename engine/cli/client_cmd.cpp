@@ -59,13 +59,16 @@ Ctx context(const std::string& name, const Args& a, bool need_key) {
   c.api_url = need(a.endpoint("--api", kApiEnv, kDefaultApi, false)).url();
   c.l1_url = need(a.endpoint("--l1", kL1Env, kDefaultL1, false)).url();
   c.key = need(a.key());
-  if (!c.key && need_key) throw usage_fail("give your key with --key 0x... or --key-file PATH (optrollup keygen makes one)");
+  if (!c.key && need_key)
+    throw usage_fail("give your key with --key 0x... or --key-file PATH (optrollup keygen makes one)");
   if (c.key) c.me = *address_of(*c.key);
   return c;
 }
 
 // --to ADDRESS, or the key's own address.
-Address recipient(const Args& a, const Ctx& c) { return need(a.address("--to")).value_or(c.me); }
+Address recipient(const Args& a, const Ctx& c) {
+  return need(a.address("--to")).value_or(c.me);
+}
 
 json call(const std::string& base, const std::string& method, const std::string& target, const json* body = nullptr) {
   http::Client client(base, std::chrono::milliseconds(15'000));
@@ -73,7 +76,8 @@ json call(const std::string& base, const std::string& method, const std::string&
   try {
     r = client.request(method, target, body ? body->dump() : "");
   } catch (const std::exception& e) {
-    throw Fail("cannot reach " + base + " (" + e.what() + "): is the devnet running? (scripts/optrollup devnet)", "unreachable");
+    throw Fail("cannot reach " + base + " (" + e.what() + "): is the devnet running? (scripts/optrollup devnet)",
+               "unreachable");
   }
   json j;
   try {
@@ -108,7 +112,8 @@ int64_t i64_of(const json& v) {
   const std::string s = v.get<std::string>();
   const bool negative = !s.empty() && s[0] == '-';
   auto n = parse_u64_digits(negative ? std::string_view(s).substr(1) : std::string_view(s));
-  if (!n || *n > static_cast<uint64_t>(INT64_MAX)) throw Fail("the API answered " + v.dump() + " where an integer belongs");
+  if (!n || *n > static_cast<uint64_t>(INT64_MAX))
+    throw Fail("the API answered " + v.dump() + " where an integer belongs");
   return negative ? -static_cast<int64_t>(*n) : static_cast<int64_t>(*n);
 }
 
@@ -122,11 +127,14 @@ uint64_t amount_flag(const Args& a, const std::string& flag) {
 Hash32 l2_domain(const Ctx& c) {
   json cfg = call(c.api_url, "GET", "/v1/config");
   const json& d = cfg.at("domain");
-  Eip712Domain dom{d.at("name"), d.at("version"), u64_of(d.at("chainId")), *parse_address(d.at("verifyingContract").get<std::string>())};
+  Eip712Domain dom{d.at("name"), d.at("version"), u64_of(d.at("chainId")),
+                   *parse_address(d.at("verifyingContract").get<std::string>())};
   return dom.separator();
 }
 
-std::string sig_hex(const Signature& s) { return s.hex(); }
+std::string sig_hex(const Signature& s) {
+  return s.hex();
+}
 
 void print(const Ctx& c, const json& j, const std::string& text) {
   if (c.as_json)
@@ -135,18 +143,24 @@ void print(const Ctx& c, const json& j, const std::string& text) {
     std::printf("%s\n", text.c_str());
 }
 
-std::string usdc(const json& v) { return format_decimal(i64_of(v)) ; }
+std::string usdc(const json& v) {
+  return format_decimal(i64_of(v));
+}
 
 // ---------------- account ----------------
 
-json fetch_account(const Ctx& c, const Address& a) { return call(c.api_url, "GET", "/v1/accounts/" + to_checksum(a)); }
+json fetch_account(const Ctx& c, const Address& a) {
+  return call(c.api_url, "GET", "/v1/accounts/" + to_checksum(a));
+}
 
 int account_cmd(const Args& a) {
   Ctx c = context("account", a, false);
   Address who = c.me;
   if (!a.positional().empty()) {
     auto p = parse_address(a.positional()[0]);
-    if (!p) throw usage_fail("ADDRESS expects 0x and 40 hex digits (" + std::string(to_string(p.error())) + "), got '" + a.positional()[0] + "'");
+    if (!p)
+      throw usage_fail("ADDRESS expects 0x and 40 hex digits (" + std::string(to_string(p.error())) + "), got '" +
+                       a.positional()[0] + "'");
     who = *p;
   } else if (!c.key) {
     throw usage_fail("give an ADDRESS or --key");
@@ -176,9 +190,11 @@ int account_cmd(const Args& a) {
   }
   for (const auto& p : pos) {
     const uint64_t id = p.at("instrument").get<uint64_t>();
-    std::string name = p.value("name", names.count(id) && !names[id].empty() ? names[id] + " (id " + std::to_string(id) + ")"
-                                                                              : "instrument " + std::to_string(id));
-    text += "  position            " + name + "  qty " + format_decimal(i64_of(p.at("qty"))) + "  mark " + usdc(p.at("mark")) + " USDC\n";
+    std::string name =
+        p.value("name", names.count(id) && !names[id].empty() ? names[id] + " (id " + std::to_string(id) + ")"
+                                                              : "instrument " + std::to_string(id));
+    text += "  position            " + name + "  qty " + format_decimal(i64_of(p.at("qty"))) + "  mark " +
+            usdc(p.at("mark")) + " USDC\n";
   }
   if (l1acc.is_object() && l1acc.contains("usdc"))
     text += "  on L1               " + usdc(l1acc.at("usdc")) + " USDC, " + usdc(l1acc.at("bond")) + " bond tokens\n";
@@ -200,10 +216,12 @@ int deposit_cmd(const Args& a) {
   auto r = l1.deposit(*c.key, to, amount);
   if (!r) throw Fail("deposit refused by the L1: " + r.error().code + " " + r.error().message, r.error().code);
   uint64_t inbox = r->result.contains("inboxIndex") ? u64_of(r->result["inboxIndex"]) : 0;
-  json out = {{"l1Hash", r->hash.hex()}, {"l1Block", r->block}, {"inboxIndex", inbox}, {"amount", std::to_string(amount)}};
+  json out = {
+      {"l1Hash", r->hash.hex()}, {"l1Block", r->block}, {"inboxIndex", inbox}, {"amount", std::to_string(amount)}};
   if (!c.as_json)
-    std::printf("deposited %s USDC on L1 (block %llu, inbox message %llu)\n", format_decimal(static_cast<int64_t>(amount)).c_str(),
-                static_cast<unsigned long long>(r->block), static_cast<unsigned long long>(inbox));
+    std::printf("deposited %s USDC on L1 (block %llu, inbox message %llu)\n",
+                format_decimal(static_cast<int64_t>(amount)).c_str(), static_cast<unsigned long long>(r->block),
+                static_cast<unsigned long long>(inbox));
   if (!a.flag("--no-wait")) {
     // The sequencer credits it in its next batch.
     if (!c.as_json) std::printf("waiting for the sequencer to credit it");
@@ -213,8 +231,10 @@ int deposit_cmd(const Args& a) {
       int64_t now = i64_of(fetch_account(c, to).at("collateral"));
       if (now >= before + static_cast<int64_t>(amount)) {
         out["collateral"] = std::to_string(now);
-        if (!c.as_json) std::printf("\ncredited on L2: collateral %s USDC\n", format_decimal(now).c_str());
-        else std::printf("%s\n", out.dump().c_str());
+        if (!c.as_json)
+          std::printf("\ncredited on L2: collateral %s USDC\n", format_decimal(now).c_str());
+        else
+          std::printf("%s\n", out.dump().c_str());
         return 0;
       }
       if (!c.as_json) std::printf(".");
@@ -232,7 +252,10 @@ int deposit_cmd(const Args& a) {
 uint64_t instrument_of(const Ctx& c, const std::string& s) {
   if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
     auto id = parse_u64_digits(s);
-    if (!id) throw usage_fail("--instrument expects an instrument id (a decimal integer up to 18446744073709551615) or name, got '" + s + "': too large");
+    if (!id)
+      throw usage_fail(
+          "--instrument expects an instrument id (a decimal integer up to 18446744073709551615) or name, got '" + s +
+          "': too large");
     return *id;
   }
   for (const auto& i : items(call(c.api_url, "GET", "/v1/instruments"), "instruments"))
@@ -264,15 +287,21 @@ int order_cmd(const Args& a) {
   Hash32 dom = l2_domain(c);
   Signature sig = *sign(typed_digest(dom, o), *c.key);
   json body = {{"order",
-                {{"account", to_checksum(o.account)}, {"instrument", std::to_string(o.instrument)}, {"isBuy", o.is_buy},
-                 {"quantity", std::to_string(o.quantity)}, {"limitPrice", std::to_string(o.limit_price)},
-                 {"maxFee", std::to_string(o.max_fee)}, {"nonce", std::to_string(o.nonce)}, {"expiry", std::to_string(o.expiry)},
+                {{"account", to_checksum(o.account)},
+                 {"instrument", std::to_string(o.instrument)},
+                 {"isBuy", o.is_buy},
+                 {"quantity", std::to_string(o.quantity)},
+                 {"limitPrice", std::to_string(o.limit_price)},
+                 {"maxFee", std::to_string(o.max_fee)},
+                 {"nonce", std::to_string(o.nonce)},
+                 {"expiry", std::to_string(o.expiry)},
                  {"flags", o.flags}}},
                {"signature", sig_hex(sig)}};
   json r = call(c.api_url, "POST", "/v1/orders", &body);
   std::string filled = r.contains("filled") ? format_decimal(i64_of(r["filled"])) : "0";
-  print(c, r, "order " + r.value("orderHash", std::string("?")) + ": " + r.value("status", std::string("?")) + " (filled " + filled + " of " +
-                  format_decimal(static_cast<int64_t>(o.quantity)) + ")");
+  print(c, r,
+        "order " + r.value("orderHash", std::string("?")) + ": " + r.value("status", std::string("?")) + " (filled " +
+            filled + " of " + format_decimal(static_cast<int64_t>(o.quantity)) + ")");
   return 0;
 }
 
@@ -281,7 +310,9 @@ int cancel_cmd(const Args& a) {
   auto h = a.get("--order");
   if (!h) throw usage_fail("--order HASH is required");
   auto oh = OrderHash::from_hex(*h, true);
-  if (!oh) throw usage_fail("--order expects an order hash, 0x and 64 hex digits (" + std::string(to_string(oh.error())) + "), got '" + *h + "'");
+  if (!oh)
+    throw usage_fail("--order expects an order hash, 0x and 64 hex digits (" + std::string(to_string(oh.error())) +
+                     "), got '" + *h + "'");
   Cancel x{c.me, *oh};
   Signature sig = *sign(typed_digest(l2_domain(c), x), *c.key);
   json body = {{"cancel", {{"account", to_checksum(c.me)}, {"orderHash", oh->hex()}}}, {"signature", sig_hex(sig)}};
@@ -300,14 +331,17 @@ int withdraw_cmd(const Args& a) {
   Withdraw w{c.me, amount, to, nonce};
   Signature sig = *sign(typed_digest(l2_domain(c), w), *c.key);
   json body = {{"withdraw",
-                {{"account", to_checksum(c.me)}, {"amount", std::to_string(amount)}, {"recipient", to_checksum(to)},
+                {{"account", to_checksum(c.me)},
+                 {"amount", std::to_string(amount)},
+                 {"recipient", to_checksum(to)},
                  {"nonce", std::to_string(nonce)}}},
                {"signature", sig_hex(sig)}};
   json r = call(c.api_url, "POST", "/v1/withdrawals", &body);
   std::string index = r.contains("index") ? std::to_string(u64_of(r["index"])) : "?";
-  print(c, r, "withdrawal " + index + " of " + format_decimal(static_cast<int64_t>(amount)) + " USDC to " + to_checksum(to) + ": " +
-                  r.value("status", std::string("pending")) +
-                  "\nclaim it on L1 with `optrollup claim` once its batch is final (after the challenge period)");
+  print(c, r,
+        "withdrawal " + index + " of " + format_decimal(static_cast<int64_t>(amount)) + " USDC to " + to_checksum(to) +
+            ": " + r.value("status", std::string("pending")) +
+            "\nclaim it on L1 with `optrollup claim` once its batch is final (after the challenge period)");
   return 0;
 }
 
@@ -333,25 +367,34 @@ int claim_cmd(const Args& a) {
       auto r = l1.finalize_withdrawal(*c.key, u64_of(w.at("proofBatch")), leaf, proof);
       if (!r) {
         if (r.error().code == "already_claimed") tried.insert(leaf.index);
-        if (!c.as_json) std::printf("withdrawal %llu: %s %s\n", static_cast<unsigned long long>(leaf.index), r.error().code.c_str(), r.error().message.c_str());
+        if (!c.as_json)
+          std::printf("withdrawal %llu: %s %s\n", static_cast<unsigned long long>(leaf.index), r.error().code.c_str(),
+                      r.error().message.c_str());
         continue;
       }
       tried.insert(leaf.index);
-      paid.push_back({{"index", leaf.index}, {"amount", std::to_string(leaf.amount)}, {"recipient", to_checksum(leaf.recipient)}, {"l1Block", r->block}});
+      paid.push_back({{"index", leaf.index},
+                      {"amount", std::to_string(leaf.amount)},
+                      {"recipient", to_checksum(leaf.recipient)},
+                      {"l1Block", r->block}});
       if (!c.as_json)
-        std::printf("withdrawal %llu: paid %s USDC to %s on L1 (block %llu)\n", static_cast<unsigned long long>(leaf.index),
+        std::printf("withdrawal %llu: paid %s USDC to %s on L1 (block %llu)\n",
+                    static_cast<unsigned long long>(leaf.index),
                     format_decimal(static_cast<int64_t>(leaf.amount)).c_str(), to_checksum(leaf.recipient).c_str(),
                     static_cast<unsigned long long>(r->block));
     }
     if (pending == 0) break;
     if (round + 1 == rounds) {
-      if (!c.as_json) std::printf("%zu withdrawal(s) not final yet: run again after the challenge period (or use --wait)\n", pending);
+      if (!c.as_json)
+        std::printf("%zu withdrawal(s) not final yet: run again after the challenge period (or use --wait)\n", pending);
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  if (c.as_json) std::printf("%s\n", json{{"paid", paid}, {"pending", pending}}.dump().c_str());
-  else if (paid.empty() && pending == 0) std::printf("nothing to claim\n");
+  if (c.as_json)
+    std::printf("%s\n", json{{"paid", paid}, {"pending", pending}}.dump().c_str());
+  else if (paid.empty() && pending == 0)
+    std::printf("nothing to claim\n");
   return 0;
 }
 
@@ -362,12 +405,14 @@ int status_cmd(const Args& a) {
   json health = call(c.api_url, "GET", "/v1/health");
   json head = call(c.l1_url, "GET", "/l1/v1/head");
   json out = {{"node", health}, {"l1", head}};
-  std::string text = "node   " + c.api_url + ": " + health.value("status", std::string("?")) + ", root " + health.value("root", std::string("?")) + "\n";
+  std::string text = "node   " + c.api_url + ": " + health.value("status", std::string("?")) + ", root " +
+                     health.value("root", std::string("?")) + "\n";
   auto head_field = [&](const char* k) {
-    return head.contains(k) && !head[k].is_null() ? (head[k].is_string() ? head[k].get<std::string>() : head[k].dump()) : std::string("none");
+    return head.contains(k) && !head[k].is_null() ? (head[k].is_string() ? head[k].get<std::string>() : head[k].dump())
+                                                  : std::string("none");
   };
-  text += "L1     " + c.l1_url + ": block " + head_field("block") + ", tip batch " + head_field("tipBatch") + ", last final batch " +
-          head_field("lastFinalBatch") + ", inbox " + head_field("inboxLength") + " messages\n";
+  text += "L1     " + c.l1_url + ": block " + head_field("block") + ", tip batch " + head_field("tipBatch") +
+          ", last final batch " + head_field("lastFinalBatch") + ", inbox " + head_field("inboxLength") + " messages\n";
   uint64_t from = 0;
   if (head.contains("nextBatchIndex")) {
     uint64_t n = u64_of(head["nextBatchIndex"]);
@@ -377,17 +422,20 @@ int status_cmd(const Args& a) {
   out["batches"] = batches;
   for (const auto& b : batches) {
     // txCount counts the sequencer's transactions; the inbox messages (deposits) a batch consumes come first.
-    uint64_t inbox = b.contains("inboxTo") && b.contains("inboxFrom") ? u64_of(b.at("inboxTo")) - u64_of(b.at("inboxFrom")) : 0;
-    text += "batch  " + std::to_string(b.at("index").get<uint64_t>()) + "  " + b.value("status", std::string("?")) + "  " +
-            std::to_string(u64_of(b.at("txCount"))) + " txs" + (inbox ? " + " + std::to_string(inbox) + " inbox" : std::string()) +
-            "  root " + b.value("postRoot", std::string("")).substr(0, 18) + "\n";
+    uint64_t inbox =
+        b.contains("inboxTo") && b.contains("inboxFrom") ? u64_of(b.at("inboxTo")) - u64_of(b.at("inboxFrom")) : 0;
+    text += "batch  " + std::to_string(b.at("index").get<uint64_t>()) + "  " + b.value("status", std::string("?")) +
+            "  " + std::to_string(u64_of(b.at("txCount"))) + " txs" +
+            (inbox ? " + " + std::to_string(inbox) + " inbox" : std::string()) + "  root " +
+            b.value("postRoot", std::string("")).substr(0, 18) + "\n";
   }
   text.pop_back();  // print() adds the last newline
   print(c, out, text);
   return 0;
 }
 
-Command client(std::string name, std::string summary, std::string usage, std::vector<FlagSpec> flags, int (*fn)(const Args&)) {
+Command client(std::string name, std::string summary, std::string usage, std::vector<FlagSpec> flags,
+               int (*fn)(const Args&)) {
   Command c;
   c.name = name;
   c.summary = std::move(summary);

@@ -52,15 +52,21 @@ bool address_in_use(const Endpoint& where) {
 
 }  // namespace
 
-void set_json_errors(bool on) { g_json_errors = on; }
-bool json_errors() { return g_json_errors; }
+void set_json_errors(bool on) {
+  g_json_errors = on;
+}
+bool json_errors() {
+  return g_json_errors;
+}
 
 int usage_error(const std::string& command, const std::string& message) {
   report(command, "bad_flag", message, true);
   return kUsageExit;
 }
 
-int usage_error(const std::string& command, const FlagProblem& p) { return usage_error(command, p.message); }
+int usage_error(const std::string& command, const FlagProblem& p) {
+  return usage_error(command, p.message);
+}
 
 int failure(const std::string& command, const std::string& message, const std::string& code) {
   report(command, code, message, false);
@@ -74,16 +80,20 @@ std::string help_text(const Command& c) {
   return text;
 }
 
-FlagSpec key_flag() { return {"--key", "0x...", "private key, 0x and 64 hex digits", "", "the key that signs"}; }
+FlagSpec key_flag() {
+  return {"--key", "0x...", "private key, 0x and 64 hex digits", "", "the key that signs"};
+}
 FlagSpec key_file_flag() {
-  return {"--key-file", "PATH", "file whose first line is the hex key", "", "instead of --key (optrollup keygen --out makes one)"};
+  return {"--key-file", "PATH", "file whose first line is the hex key", "",
+          "instead of --key (optrollup keygen --out makes one)"};
 }
 FlagSpec api_url_flag() {
   return {"--api", "URL", "HOST:PORT or http://HOST:PORT", std::string("$") + kApiEnv + ", else " + kDefaultApi,
           "the rollup API"};
 }
 FlagSpec l1_url_flag() {
-  return {"--l1", "URL", "HOST:PORT or http://HOST:PORT", std::string("$") + kL1Env + ", else " + kDefaultL1, "the L1 API"};
+  return {"--l1", "URL", "HOST:PORT or http://HOST:PORT", std::string("$") + kL1Env + ", else " + kDefaultL1,
+          "the L1 API"};
 }
 
 std::vector<FlagSpec> sequencer_flag_specs() {
@@ -116,7 +126,8 @@ std::optional<std::string> in_use_message(const Endpoint& where, const std::stri
   return where.host_port() + " is in use (" + who_else + "?): pass " + flag + " HOST:PORT to use another";
 }
 
-int wait_for_stop(const sigset_t& signals, const std::function<std::optional<std::string>()>& failed, std::string& why) {
+int wait_for_stop(const sigset_t& signals, const std::function<std::optional<std::string>()>& failed,
+                  std::string& why) {
   for (;;) {
     if (auto f = failed()) {
       why = *f;

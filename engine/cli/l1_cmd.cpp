@@ -1,12 +1,13 @@
 // `optrollup l1`: runs the embedded L1 chain with the rollup contract, the bridge and the fraud-proof game,
 // and their HTTP API, until SIGINT/SIGTERM.
-#include <csignal>
-#include <ctime>
-#include <fstream>
-#include <cstdio>
-#include <filesystem>
-#include <set>
 #include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "bridge/service.h"
 #include "bridge/store.h"
@@ -21,9 +22,9 @@ namespace {
 
 constexpr const char* kName = "l1";
 
-const std::set<std::string> kGenesisFlags = {"--block-time", "--challenge-period", "--clock", "--clock-extension",
-                                             "--dissection", "--genesis", "--genesis-time", "--chain-id",
-                                             "--forced-inclusion-delay", "--max-drift"};
+const std::set<std::string> kGenesisFlags = {
+    "--block-time", "--challenge-period", "--clock",    "--clock-extension",        "--dissection",
+    "--genesis",    "--genesis-time",     "--chain-id", "--forced-inclusion-delay", "--max-drift"};
 
 // The genesis of the chain stored in `db`; nullopt when the file holds no chain (a creation that failed
 // before its commit — on a full disk, say — leaves an empty file: the chain is then created anew).
@@ -50,10 +51,11 @@ FlagResult<l1::L1Config> config_flags(const Args& a) {
   if (!block_ms) return err(block_ms.error());
   c.block_time_ms = *block_ms;
   // Durations in whole seconds: the chain's clock has one-second resolution.
-  for (auto [flag, field] : {std::pair{"--challenge-period", &c.challenge_period_seconds}, std::pair{"--clock", &c.clock_seconds},
-                             std::pair{"--clock-extension", &c.clock_extension_seconds},
-                             std::pair{"--forced-inclusion-delay", &c.forced_inclusion_delay_seconds},
-                             std::pair{"--max-drift", &c.max_timestamp_drift_seconds}}) {
+  for (auto [flag, field] :
+       {std::pair{"--challenge-period", &c.challenge_period_seconds}, std::pair{"--clock", &c.clock_seconds},
+        std::pair{"--clock-extension", &c.clock_extension_seconds},
+        std::pair{"--forced-inclusion-delay", &c.forced_inclusion_delay_seconds},
+        std::pair{"--max-drift", &c.max_timestamp_drift_seconds}}) {
     auto v = a.seconds_or(flag, *field);
     if (!v) return err(v.error());
     *field = *v;
@@ -76,7 +78,8 @@ int run_l1(const Args& a) {
   l1::L1Config config = *parsed;
   auto genesis_time = a.u64("--genesis-time");
   if (!genesis_time) return usage_error(kName, genesis_time.error());
-  if (a.has("--genesis") && a.has("--genesis-time")) return usage_error(kName, "give --genesis or --genesis-time, not both");
+  if (a.has("--genesis") && a.has("--genesis-time"))
+    return usage_error(kName, "give --genesis or --genesis-time, not both");
   const std::string db = (std::filesystem::path(dir) / "l1.sqlite").string();
   std::optional<Genesis> stored;
   if (std::filesystem::exists(db)) {
@@ -124,7 +127,8 @@ int run_l1(const Args& a) {
   if (!exists || genesis_flags) opts.open.config = config;
   auto service = l1::L1Service::start(std::move(opts));
   if (!service)
-    return failure(kName, in_use_message(*listen, "--listen", "another L1, anvil or hardhat").value_or(service.error()));
+    return failure(kName,
+                   in_use_message(*listen, "--listen", "another L1, anvil or hardhat").value_or(service.error()));
   const l1::L1Config& c = (*service)->chain().config();
   if (auto g = fp::genesis_of(c); !g) return failure(kName, g.error());
   l1::Head head = (*service)->chain().head();
@@ -132,12 +136,13 @@ int run_l1(const Args& a) {
               static_cast<unsigned long long>(c.chain_id), (*service)->url().c_str(),
               static_cast<unsigned long long>(c.block_time_ms),
               static_cast<unsigned long long>(c.challenge_period_seconds));
-  std::printf("optrollup l1: data %s, %s at block %llu, genesis root %s\n", db.c_str(),
-              exists ? "resumed" : "created", static_cast<unsigned long long>(head.block), c.genesis_root.hex().c_str());
+  std::printf("optrollup l1: data %s, %s at block %llu, genesis root %s\n", db.c_str(), exists ? "resumed" : "created",
+              static_cast<unsigned long long>(head.block), c.genesis_root.hex().c_str());
   std::fflush(stdout);
 
   std::string why;
-  int sig = wait_for_stop(signals, [&] { return (*service)->chain().storage_failure(); }, why);
+  int sig = wait_for_stop(
+      signals, [&] { return (*service)->chain().storage_failure(); }, why);
   if (sig == 0) {
     // The log cannot be written: what was refused is not acknowledged, what was acknowledged is on disk.
     (*service)->stop();
@@ -170,16 +175,22 @@ std::vector<Command> l1_commands() {
       {"--data-dir", "DIR", "directory", "./l1-data", "where the chain is stored"},
       {"--listen", "HOST:PORT", "HOST:PORT or http://HOST:PORT; port 0: any free port", kDefaultL1, "API address"},
       {"--block-time", "D", "duration", std::to_string(d.block_time_ms) + "ms", "block interval"},
-      {"--challenge-period", "D", "whole seconds", secs(d.challenge_period_seconds), "how long a batch can be disputed"},
+      {"--challenge-period", "D", "whole seconds", secs(d.challenge_period_seconds),
+       "how long a batch can be disputed"},
       {"--clock", "D", "whole seconds", secs(d.clock_seconds), "each party's total time in a game"},
-      {"--clock-extension", "D", "whole seconds", secs(d.clock_extension_seconds), "time a late move leaves the other side"},
-      {"--dissection", "K", "integer 2..64", std::to_string(d.dissection_degree), "roots per dissection step + 1 (2: bisection)"},
-      {"--genesis", "FILE", "JSON file", "the devnet genesis", "the L2 genesis (the l2Genesis object of GET /l1/v1/config)"},
-      {"--genesis-time", "T", "unix seconds", "now", "time of the devnet L2 genesis; the genesis ladder's expiries follow from it"},
+      {"--clock-extension", "D", "whole seconds", secs(d.clock_extension_seconds),
+       "time a late move leaves the other side"},
+      {"--dissection", "K", "integer 2..64", std::to_string(d.dissection_degree),
+       "roots per dissection step + 1 (2: bisection)"},
+      {"--genesis", "FILE", "JSON file", "the devnet genesis",
+       "the L2 genesis (the l2Genesis object of GET /l1/v1/config)"},
+      {"--genesis-time", "T", "unix seconds", "now",
+       "time of the devnet L2 genesis; the genesis ladder's expiries follow from it"},
       {"--chain-id", "N", "integer >= 1", std::to_string(d.chain_id), "L1 chain id"},
       {"--forced-inclusion-delay", "D", "whole seconds", secs(d.forced_inclusion_delay_seconds),
        "age after which an inbox message must be included"},
-      {"--max-drift", "D", "whole seconds", secs(d.max_timestamp_drift_seconds), "how far a batch's L2 time may run ahead of the L1"},
+      {"--max-drift", "D", "whole seconds", secs(d.max_timestamp_drift_seconds),
+       "how far a batch's L2 time may run ahead of the L1"},
   };
   c.notes =
       "Durations: 500ms, 30s, 2m, 1h or plain seconds. Genesis flags apply when the chain is created; given\n"

@@ -9,7 +9,8 @@ namespace {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto group : {node_commands, client_commands, wallet_commands, l1_commands, simulate_commands, challenger_commands}) {
+  for (auto group :
+       {node_commands, client_commands, wallet_commands, l1_commands, simulate_commands, challenger_commands}) {
     auto cmds = group();
     all.insert(all.end(), cmds.begin(), cmds.end());
   }
@@ -23,7 +24,8 @@ void print_help(const std::vector<Command>& cmds) {
   for (const auto& c : cmds) std::printf("  %-12s %s\n", c.name.c_str(), c.summary.c_str());
   std::printf(
       "\nrun 'optrollup <command> --help' for a command's flags. Exit status: 0 done, 1 failed, 2 bad command line.\n"
-      "With --json, errors too are one JSON line (on stderr): {\"error\":{\"code\":...,\"message\":...,\"command\":...}}.\n");
+      "With --json, errors too are one JSON line (on stderr): "
+      "{\"error\":{\"code\":...,\"message\":...,\"command\":...}}.\n");
 }
 
 int run(int argc, char** argv) {
@@ -67,4 +69,6 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace opt::cli
 
-int main(int argc, char** argv) { return opt::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  return opt::cli::run(argc, argv);
+}

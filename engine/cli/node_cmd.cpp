@@ -104,7 +104,8 @@ int run_devnet(const Args& a) {
   for (const char* sub : {"l1", "node", "challenger"}) {
     std::filesystem::create_directories(std::filesystem::path(dir) / sub, ec);
     if (ec)
-      return failure(kName, "cannot create the data directory " + (std::filesystem::path(dir) / sub).string() + ": " + ec.message());
+      return failure(kName, "cannot create the data directory " + (std::filesystem::path(dir) / sub).string() + ": " +
+                                ec.message());
   }
   const std::string l1_db = (std::filesystem::path(dir) / "l1" / "l1.sqlite").string();
   const bool resumed = std::filesystem::exists(l1_db);
@@ -121,12 +122,15 @@ int run_devnet(const Args& a) {
   lo.open.extensions = {games};
   if (!resumed) lo.open.config = fp::rollup_config(devnet::genesis(static_cast<uint64_t>(std::time(nullptr))), base);
   auto l1s = l1::L1Service::start(std::move(lo));
-  if (!l1s) return failure(kName, in_use_message(*l1_at, "--l1", "another L1, anvil or hardhat").value_or("L1: " + l1s.error()));
+  if (!l1s)
+    return failure(kName,
+                   in_use_message(*l1_at, "--l1", "another L1, anvil or hardhat").value_or("L1: " + l1s.error()));
   l1::L1Service& l1 = **l1s;
   auto genesis = fp::genesis_of(l1.chain().config());
   if (!genesis) return failure(kName, genesis.error());
   if (resumed && (a.has("--challenge-period") || a.has("--clock") || a.has("--dissection") || a.has("--block-time")))
-    say("note: the chain in " + dir + " keeps the parameters it was created with; start with a new --data-dir to change them");
+    say("note: the chain in " + dir +
+        " keeps the parameters it was created with; start with a new --data-dir to change them");
 
   // ---- the sequencer node and its API ----
   fp::LocalL1 port(l1.chain(), *games);
@@ -187,29 +191,38 @@ int run_devnet(const Args& a) {
               static_cast<unsigned long long>(genesis->params.chain_id), static_cast<unsigned long long>(c.chain_id),
               to_checksum(c.rollup_address).c_str());
   std::printf("  challenge period %llu s, clocks %llu s, dissection degree %llu, batches every %llu ms%s\n",
-              static_cast<unsigned long long>(c.challenge_period_seconds), static_cast<unsigned long long>(c.clock_seconds),
-              static_cast<unsigned long long>(c.dissection_degree), static_cast<unsigned long long>(batch_ms),
+              static_cast<unsigned long long>(c.challenge_period_seconds),
+              static_cast<unsigned long long>(c.clock_seconds), static_cast<unsigned long long>(c.dissection_degree),
+              static_cast<unsigned long long>(batch_ms),
               fault ? (", wrong root at L1 batch " + std::to_string(*fault)).c_str() : "");
-  std::printf("  challenger   %s\n", a.flag("--no-challenger") ? "none (--no-challenger)" : to_checksum(devnet::dev_addresses()[devnet::kChallenger]).c_str());
+  std::printf("  challenger   %s\n", a.flag("--no-challenger")
+                                         ? "none (--no-challenger)"
+                                         : to_checksum(devnet::dev_addresses()[devnet::kChallenger]).c_str());
   std::printf("\ndev accounts (anvil's well-known keys; each has 1,000,000 USDC and 10,000 bond tokens on L1):\n");
-  const char* roles[] = {"trader", "trader", "trader", "trader", "admin", "oracle", "oracle", "oracle", "challenger", "proposer"};
+  const char* roles[] = {"trader", "trader", "trader", "trader",     "admin",
+                         "oracle", "oracle", "oracle", "challenger", "proposer"};
   for (size_t i = 0; i < 10; ++i)
-    std::printf("  (%zu) %s %s  %s\n", i, to_checksum(devnet::dev_addresses()[i]).c_str(), devnet::dev_keys()[i].hex().c_str(), roles[i]);
+    std::printf("  (%zu) %s %s  %s\n", i, to_checksum(devnet::dev_addresses()[i]).c_str(),
+                devnet::dev_keys()[i].hex().c_str(), roles[i]);
   // The hint names the URLs when they are not the client commands' defaults (a --api/--l1 override or port 0).
   const std::string api_url = api_bound.url();
   std::string where;
   if (api_url != "http://127.0.0.1:8080") where += " --api " + api_url;
   if (l1.url() != "http://127.0.0.1:8545") where += " --l1 " + l1.url();
   if (!nc.oracle_feeder) std::printf("\noracle feeder off (--no-oracle): orders need price reports from elsewhere\n");
-  std::printf("\ntry: optrollup deposit%s --key %s --amount 1000\n\n", where.c_str(), devnet::dev_keys()[0].hex().c_str());
+  std::printf("\ntry: optrollup deposit%s --key %s --amount 1000\n\n", where.c_str(),
+              devnet::dev_keys()[0].hex().c_str());
   std::fflush(stdout);
 
   std::string why;
-  int sig = wait_for_stop(signals, [&]() -> std::optional<std::string> {
-    if (auto f = l1.chain().storage_failure()) return "L1: " + *f;
-    if (auto f = (*node)->failure()) return "node: " + *f;
-    return std::nullopt;
-  }, why);
+  int sig = wait_for_stop(
+      signals,
+      [&]() -> std::optional<std::string> {
+        if (auto f = l1.chain().storage_failure()) return "L1: " + *f;
+        if (auto f = (*node)->failure()) return "node: " + *f;
+        return std::nullopt;
+      },
+      why);
   if (sig) say(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " received, shutting down");
   stop = true;
   if (challenger_thread.joinable()) challenger_thread.join();
@@ -261,7 +274,8 @@ int run_node(const Args& a) {
   }
   logger("node")("API on port " + std::to_string(api->server->port()) + ", L1 " + l1_url + ", data " + nc.data_dir);
   std::string why;
-  int sig = wait_for_stop(signals, [&] { return (*node)->failure(); }, why);
+  int sig = wait_for_stop(
+      signals, [&] { return (*node)->failure(); }, why);
   api->server->stop();
   (*node)->stop();
   if (sig == 0) {
@@ -297,8 +311,10 @@ std::vector<Command> node_commands() {
       {"--block-time", "D", "duration", "1s", "L1 block time"},
   };
   for (auto& f : sequencer_flag_specs()) devnet.flags.push_back(f);
-  devnet.flags.push_back({"--no-challenger", "", "", "", "leave challenging to separate `optrollup challenger` processes"});
-  devnet.flags.push_back({"--oracle-interval", "D", "duration >= 100ms", "3s", "how often the feeder signs ETH and BTC prices"});
+  devnet.flags.push_back(
+      {"--no-challenger", "", "", "", "leave challenging to separate `optrollup challenger` processes"});
+  devnet.flags.push_back(
+      {"--oracle-interval", "D", "duration >= 100ms", "3s", "how often the feeder signs ETH and BTC prices"});
   devnet.flags.push_back({"--no-oracle", "", "", "", "no feeder (the state root then moves only with user requests)"});
   devnet.notes = "Durations: 500ms, 30s, 2m, 1h or plain seconds. Port 0 in --api / --l1 picks a free port (printed).";
   devnet.run = run_devnet;
@@ -323,7 +339,8 @@ std::vector<Command> node_commands() {
        "where the rollup API listens (port 0: any free port)"},
   };
   for (auto& f : sequencer_flag_specs()) node.flags.push_back(f);
-  node.flags.push_back({"--dev-oracle", "", "", "", "sign ETH and BTC prices with the devnet committee keys (devnet only)"});
+  node.flags.push_back(
+      {"--dev-oracle", "", "", "", "sign ETH and BTC prices with the devnet committee keys (devnet only)"});
   node.notes = "Durations: 500ms, 30s, 2m, 1h or plain seconds.";
   node.run = run_node;
   return {devnet, node};

@@ -20,7 +20,8 @@ int simulate_cmd(const Args& a) {
   auto degree = a.u64_or("--k", 0, 2, 64);
   if (!degree) return usage_error(kName, degree.error());
   std::vector<std::string> names;
-  for (int i = 0; i < static_cast<int>(fp::Scenario::kCount); ++i) names.push_back(fp::to_string(static_cast<fp::Scenario>(i)));
+  for (int i = 0; i < static_cast<int>(fp::Scenario::kCount); ++i)
+    names.push_back(fp::to_string(static_cast<fp::Scenario>(i)));
   auto chosen = a.choice("--scenario", names);
   if (!chosen) return usage_error(kName, chosen.error());
   int scenario = -1;

@@ -1,8 +1,9 @@
 // Key management: keygen and address.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
 
 #include "engine/cli/command.h"
 #include "engine/common/keys.h"
@@ -58,7 +59,8 @@ std::vector<Command> wallet_commands() {
   keygen_cmd.usage =
       "usage: optrollup keygen [--out FILE] [--json]\n\n"
       "Creates a private key from the kernel's random source and prints it with its Ethereum address.";
-  keygen_cmd.flags = {{"--out", "FILE", "path", "print the key", "write the key to FILE (mode 0600) instead; never overwrites"}, json};
+  keygen_cmd.flags = {
+      {"--out", "FILE", "path", "print the key", "write the key to FILE (mode 0600) instead; never overwrites"}, json};
   keygen_cmd.run = keygen;
   Command address_cmd;
   address_cmd.name = "address";

@@ -26,7 +26,9 @@ const char* to_string(FlagError e) {
 
 namespace {
 
-FlagProblem problem(FlagError code, std::string message) { return FlagProblem{code, std::move(message)}; }
+FlagProblem problem(FlagError code, std::string message) {
+  return FlagProblem{code, std::move(message)};
+}
 
 const FlagSpec* find_spec(const std::vector<FlagSpec>& specs, const std::string& name) {
   for (const auto& s : specs)
@@ -34,7 +36,9 @@ const FlagSpec* find_spec(const std::vector<FlagSpec>& specs, const std::string&
   return nullptr;
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
 
 std::string range_text(uint64_t min, uint64_t max) {
   if (max == UINT64_MAX) return min == 0 ? "a decimal integer" : "a decimal integer >= " + std::to_string(min);
@@ -89,16 +93,23 @@ std::optional<uint64_t> parse_duration_ms(const std::string& s) {
   if (!n) return std::nullopt;
   std::string unit = s.substr(digits);
   uint64_t mult;
-  if (unit.empty() || unit == "s") mult = 1000;
-  else if (unit == "ms") mult = 1;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    mult = 1000;
+  else if (unit == "ms")
+    mult = 1;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
+  else
+    return std::nullopt;
   if (*n > UINT64_MAX / mult) return std::nullopt;
   return *n * mult;
 }
 
-std::string Endpoint::url() const { return "http://" + host_port() + prefix; }
+std::string Endpoint::url() const {
+  return "http://" + host_port() + prefix;
+}
 
 std::string Endpoint::host_port() const {
   const bool v6 = host.find(':') != std::string::npos;
@@ -159,9 +170,9 @@ FlagResult<Args> Args::parse(const std::vector<std::string>& argv, const std::ve
     const bool looks_like_flag = !only_positional && word.size() > 1 && word[0] == '-';
     if (!looks_like_flag) {
       if (a.positional_.size() >= max_positional)
-        return err(problem(FlagError::kUnexpectedArgument,
-                           max_positional == 0 ? "takes no arguments, got " + quoted(word)
-                                               : "unexpected argument " + quoted(word)));
+        return err(problem(FlagError::kUnexpectedArgument, max_positional == 0
+                                                               ? "takes no arguments, got " + quoted(word)
+                                                               : "unexpected argument " + quoted(word)));
       a.positional_.push_back(word);
       continue;
     }
@@ -243,7 +254,8 @@ FlagResult<uint64_t> Args::duration_ms_or(const std::string& flag, uint64_t fall
   if (!v) return fallback;
   auto ms = parse_duration_ms(*v);
   const std::string at_least = min_ms > 1 ? " of at least " + std::to_string(min_ms) + "ms" : " above zero";
-  if (!ms || *ms < min_ms) return err(bad(flag, *v, "a duration" + at_least + " (500ms, 30s, 2m, 1h or plain seconds)"));
+  if (!ms || *ms < min_ms)
+    return err(bad(flag, *v, "a duration" + at_least + " (500ms, 30s, 2m, 1h or plain seconds)"));
   return *ms;
 }
 
@@ -288,8 +300,9 @@ FlagResult<std::optional<PrivateKey>> Args::key() const {
   if (hex) {
     auto k = parse_private_key(*hex);
     // The value is a secret: the message does not repeat it.
-    if (!k) return err(problem(FlagError::kBadValue, std::string("--key expects a private key, 0x and 64 hex digits (") +
-                                                         to_string(k.error()) + ")"));
+    if (!k)
+      return err(problem(FlagError::kBadValue, std::string("--key expects a private key, 0x and 64 hex digits (") +
+                                                   to_string(k.error()) + ")"));
     return std::optional<PrivateKey>(*k);
   }
   if (file) {
@@ -314,12 +327,12 @@ FlagResult<Endpoint> Args::endpoint(const std::string& flag, const std::string& 
       source = env_var;
     }
   }
-  const std::string expects = listen ? "HOST:PORT or http://HOST:PORT (port 0: any free port)"
-                                     : "HOST:PORT or http://HOST:PORT";
+  const std::string expects =
+      listen ? "HOST:PORT or http://HOST:PORT (port 0: any free port)" : "HOST:PORT or http://HOST:PORT";
   auto refuse = [&](const std::string& why) -> FlagProblem {
     if (source == env_var)
-      return problem(FlagError::kBadEnvironment, env_var + " (the default of " + flag + ") expects " + expects + ", got " +
-                                                     quoted(value) + ": " + why);
+      return problem(FlagError::kBadEnvironment, env_var + " (the default of " + flag + ") expects " + expects +
+                                                     ", got " + quoted(value) + ": " + why);
     return problem(FlagError::kBadValue, flag + " expects " + expects + ", got " + quoted(value) + ": " + why);
   };
   std::string why;
@@ -330,7 +343,8 @@ FlagResult<Endpoint> Args::endpoint(const std::string& flag, const std::string& 
   return *e;
 }
 
-FlagResult<std::optional<std::string>> Args::choice(const std::string& flag, const std::vector<std::string>& choices) const {
+FlagResult<std::optional<std::string>> Args::choice(const std::string& flag,
+                                                    const std::vector<std::string>& choices) const {
   auto v = get(flag);
   if (!v) return std::optional<std::string>();
   std::string list;

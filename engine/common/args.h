@@ -93,7 +93,8 @@ class Args {
   // Typed values. Each returns nullopt (or the fallback) when the flag is absent and an error naming the
   // flag when its value is not what it expects.
   FlagResult<std::optional<uint64_t>> u64(const std::string& flag, uint64_t min = 0, uint64_t max = UINT64_MAX) const;
-  FlagResult<uint64_t> u64_or(const std::string& flag, uint64_t fallback, uint64_t min = 0, uint64_t max = UINT64_MAX) const;
+  FlagResult<uint64_t> u64_or(const std::string& flag, uint64_t fallback, uint64_t min = 0,
+                              uint64_t max = UINT64_MAX) const;
   // A duration (30s, 500ms, 2m, 1h or plain seconds) of at least `min_ms`, in milliseconds.
   FlagResult<uint64_t> duration_ms_or(const std::string& flag, uint64_t fallback, uint64_t min_ms = 1) const;
   // A positive duration in whole seconds (for clocks with one-second resolution).

@@ -35,7 +35,9 @@ const std::vector<Address>& dev_addresses() {
   return addrs;
 }
 
-Address rollup_address() { return *Address::from_hex("0x5FbDB2315678afecb367f032d93F642f64180aa3"); }
+Address rollup_address() {
+  return *Address::from_hex("0x5FbDB2315678afecb367f032d93F642f64180aa3");
+}
 
 Genesis genesis(uint64_t genesis_time, uint64_t chain_id) {
   Genesis g;

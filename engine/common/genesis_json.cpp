@@ -10,7 +10,10 @@ json genesis_to_json(const Genesis& g) {
   for (const auto& a : p.oracle_committee) committee.push_back(to_checksum(a));
   json ladder = json::array();
   for (const auto& l : g.ladder)
-    ladder.push_back({{"underlying", l.underlying}, {"strike", std::to_string(l.strike)}, {"expiry", l.expiry}, {"isCall", l.is_call}});
+    ladder.push_back({{"underlying", l.underlying},
+                      {"strike", std::to_string(l.strike)},
+                      {"expiry", l.expiry},
+                      {"isCall", l.is_call}});
   return {
       {"time", g.time},
       {"chainId", p.chain_id},
@@ -50,7 +53,8 @@ uint32_t u32_of(const json& v, const char* what) {
   return static_cast<uint32_t>(x);
 }
 Address addr_of(const json& v, const char* what) {
-  auto a = v.is_string() ? parse_address(v.get<std::string>()) : Result<Address, HexError>(err(HexError::kBadCharacter));
+  auto a =
+      v.is_string() ? parse_address(v.get<std::string>()) : Result<Address, HexError>(err(HexError::kBadCharacter));
   if (!a) throw std::invalid_argument(std::string(what) + " must be an address");
   return *a;
 }

@@ -9,10 +9,16 @@ namespace opt::db {
 
 namespace {
 
-std::string system_reason(int e) { return std::error_code(e, std::generic_category()).message(); }
+std::string system_reason(int e) {
+  return std::error_code(e, std::generic_category()).message();
+}
 
-bool out_of_space(int e) { return e == ENOSPC || e == EFBIG || e == EDQUOT; }
-bool not_writable(int e) { return e == EROFS || e == EACCES || e == EPERM; }
+bool out_of_space(int e) {
+  return e == ENOSPC || e == EFBIG || e == EDQUOT;
+}
+bool not_writable(int e) {
+  return e == EROFS || e == EACCES || e == EPERM;
+}
 
 std::string cause(sqlite3* db, int rc) {
   // SQLite records the system's errno only for I/O and open errors; elsewhere it may be stale.
@@ -21,11 +27,9 @@ std::string cause(sqlite3* db, int rc) {
   const std::string because = sys ? " (" + system_reason(sys) + ")" : "";
   const std::string read_only = "read-only: the file or its directory cannot be written";
   switch (primary) {
-    case SQLITE_FULL:
-      return "no space left: the disk is full";
+    case SQLITE_FULL: return "no space left: the disk is full";
     case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return read_only;
+    case SQLITE_PERM: return read_only;
     case SQLITE_CANTOPEN:
       if (not_writable(sys)) return read_only + because;
       return "cannot open the file" + because;
@@ -36,16 +40,12 @@ std::string cause(sqlite3* db, int rc) {
         case SQLITE_IOERR_WRITE:
         case SQLITE_IOERR_FSYNC:
         case SQLITE_IOERR_TRUNCATE:
-        case SQLITE_IOERR_SHMSIZE:
-          return "I/O error: a write failed (is the disk full?)" + because;
-        default:
-          return "I/O error" + because;
+        case SQLITE_IOERR_SHMSIZE: return "I/O error: a write failed (is the disk full?)" + because;
+        default: return "I/O error" + because;
       }
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return "the file is damaged or not a database";
-    default:
-      return db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    case SQLITE_NOTADB: return "the file is damaged or not a database";
+    default: return db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   }
 }
 
@@ -60,7 +60,9 @@ std::string describe_error(sqlite3* db, int rc) {
   return name + ": " + cause(db, rc);
 }
 
-Stmt::Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_), error_(std::move(o.error_)) { o.s_ = nullptr; }
+Stmt::Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_), error_(std::move(o.error_)) {
+  o.s_ = nullptr;
+}
 Stmt& Stmt::operator=(Stmt&& o) noexcept {
   if (this != &o) {
     if (s_) sqlite3_finalize(s_);
@@ -118,7 +120,9 @@ void Stmt::reset() {
   error_.clear();
 }
 
-int64_t Stmt::i64(int col) const { return sqlite3_column_int64(s_, col); }
+int64_t Stmt::i64(int col) const {
+  return sqlite3_column_int64(s_, col);
+}
 std::string Stmt::text(int col) const {
   const unsigned char* t = sqlite3_column_text(s_, col);
   return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(s_, col))) : "";
@@ -128,11 +132,14 @@ Bytes Stmt::blob(int col) const {
   int n = sqlite3_column_bytes(s_, col);
   return p ? Bytes(p, p + n) : Bytes{};
 }
-bool Stmt::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(s_, col) == SQLITE_NULL;
+}
 
 Result<std::unique_ptr<Db>, std::string> Db::open(const std::string& path, bool durable) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? path + ": " + cause(raw, rc) : "out of memory";
     if (raw) sqlite3_close(raw);
@@ -150,7 +157,9 @@ Result<std::unique_ptr<Db>, std::string> Db::open(const std::string& path, bool 
   return db;
 }
 
-Db::~Db() { sqlite3_close(db_); }
+Db::~Db() {
+  sqlite3_close(db_);
+}
 
 Status<std::string> Db::exec(const std::string& sql) {
   char* msg = nullptr;

@@ -43,7 +43,9 @@ inline i128 floor_div(i128 n, i128 d) {
   if ((n % d != 0) && ((n < 0) != (d < 0))) --q;
   return q;
 }
-inline i128 ceil_div(i128 n, i128 d) { return -floor_div(-n, d); }
+inline i128 ceil_div(i128 n, i128 d) {
+  return -floor_div(-n, d);
+}
 inline std::optional<int64_t> mul_div_down(int64_t a, int64_t b, int64_t d) {
   if (d <= 0) return std::nullopt;
   return narrow(floor_div(static_cast<i128>(a) * b, d));

@@ -101,8 +101,12 @@ struct FixedBytesHash {
   }
 };
 
-inline void append(Bytes& out, ByteView b) { out.insert(out.end(), b.begin(), b.end()); }
-inline void append(Bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
+inline void append(Bytes& out, ByteView b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
+inline void append(Bytes& out, std::string_view s) {
+  out.insert(out.end(), s.begin(), s.end());
+}
 inline void append_be64(Bytes& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }

@@ -73,7 +73,9 @@ Result<Address, SigError> recover(const Hash32& digest, const Signature& sig_in)
   return address_from_pubkey(pk);
 }
 
-bool is_valid_private_key(const PrivateKey& key) { return secp256k1_ec_seckey_verify(ctx(), key.data()) == 1; }
+bool is_valid_private_key(const PrivateKey& key) {
+  return secp256k1_ec_seckey_verify(ctx(), key.data()) == 1;
+}
 
 Result<Signature, SigError> sign(const Hash32& digest, const PrivateKey& key) {
   if (!is_valid_private_key(key)) return err(SigError::kBadKey);

@@ -8,12 +8,12 @@
 namespace opt {
 
 enum class SigError : uint8_t {
-  kBadLength,    // not 65 bytes
-  kBadV,         // v not in {27, 28, 0, 1}
-  kHighS,        // s > n/2: the malleated twin of a valid signature (EIP-2)
-  kBadRS,        // r or s is zero or not below the group order
+  kBadLength,  // not 65 bytes
+  kBadV,       // v not in {27, 28, 0, 1}
+  kHighS,      // s > n/2: the malleated twin of a valid signature (EIP-2)
+  kBadRS,      // r or s is zero or not below the group order
   kRecoverFailed,
-  kBadKey,       // private key zero or not below the group order
+  kBadKey,  // private key zero or not below the group order
 };
 const char* to_string(SigError e);
 

@@ -4,7 +4,9 @@
 
 namespace opt {
 
-Hash32 type_hash(std::string_view encode_type) { return keccak256(encode_type); }
+Hash32 type_hash(std::string_view encode_type) {
+  return keccak256(encode_type);
+}
 
 Hash32 Eip712Domain::separator() const {
   static const Hash32 kWithContract =
@@ -16,7 +18,9 @@ Hash32 Eip712Domain::separator() const {
   return e.finish();
 }
 
-StructEncoder::StructEncoder(const Hash32& th) { word(th.data(), 32); }
+StructEncoder::StructEncoder(const Hash32& th) {
+  word(th.data(), 32);
+}
 
 void StructEncoder::word(const uint8_t* p, size_t n) {
   uint8_t w[32] = {};
@@ -40,13 +44,19 @@ StructEncoder& StructEncoder::uint(uint64_t v) {
   word(b, 8);
   return *this;
 }
-StructEncoder& StructEncoder::boolean(bool b) { return uint(b ? 1 : 0); }
+StructEncoder& StructEncoder::boolean(bool b) {
+  return uint(b ? 1 : 0);
+}
 StructEncoder& StructEncoder::bytes32(const Hash32& h) {
   word(h.data(), 32);
   return *this;
 }
-StructEncoder& StructEncoder::string(std::string_view s) { return bytes32(keccak256(s)); }
-StructEncoder& StructEncoder::bytes(ByteView b) { return bytes32(keccak256(b)); }
+StructEncoder& StructEncoder::string(std::string_view s) {
+  return bytes32(keccak256(s));
+}
+StructEncoder& StructEncoder::bytes(ByteView b) {
+  return bytes32(keccak256(b));
+}
 Hash32 StructEncoder::finish() const {
   return spill_.empty() ? keccak256(ByteView(inline_, size_)) : keccak256(spill_);
 }

@@ -34,7 +34,9 @@ Hash32 tx_data_root_of_leaves(std::vector<Hash32> level) {
   return level[0];
 }
 
-Hash32 tx_data_root(const std::vector<Bytes>& txs) { return tx_data_root_of_leaves(leaves_of(txs)); }
+Hash32 tx_data_root(const std::vector<Bytes>& txs) {
+  return tx_data_root_of_leaves(leaves_of(txs));
+}
 
 std::vector<Hash32> tx_data_proof(const std::vector<Bytes>& txs, size_t index) {
   std::vector<Hash32> level = leaves_of(txs), proof;

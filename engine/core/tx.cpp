@@ -20,7 +20,9 @@ const char* to_string(TxType t) {
   return "unknown";
 }
 
-TxType type_of(const Tx& tx) { return static_cast<TxType>(tx.index() + 1); }
+TxType type_of(const Tx& tx) {
+  return static_cast<TxType>(tx.index() + 1);
+}
 
 void write_order(Writer& w, const Order& o) {
   w.fixed(o.account)
@@ -190,7 +192,9 @@ Result<Tx, CodecError> decode_tx(ByteView bytes) {
   return tx;
 }
 
-TxHash tx_hash(ByteView encoded) { return TxHash::from(keccak256(encoded)); }
+TxHash tx_hash(ByteView encoded) {
+  return TxHash::from(keccak256(encoded));
+}
 
 Bytes encode_batch(const std::vector<Bytes>& txs) {
   Writer w;

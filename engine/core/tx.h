@@ -99,8 +99,8 @@ struct ForcedWithdrawTx {
   bool operator==(const ForcedWithdrawTx&) const = default;
 };
 
-using Tx = std::variant<DepositTx, TradeTx, CancelTx, PriceReportTx, ListInstrumentTx, LiquidateTx, ExpireTx,
-                        SettleTx, WithdrawTx, ForcedWithdrawTx>;
+using Tx = std::variant<DepositTx, TradeTx, CancelTx, PriceReportTx, ListInstrumentTx, LiquidateTx, ExpireTx, SettleTx,
+                        WithdrawTx, ForcedWithdrawTx>;
 
 TxType type_of(const Tx& tx);
 Bytes encode_tx(const Tx& tx);

@@ -48,13 +48,21 @@ const char* to_string(RemoveReason r) {
   return "unknown";
 }
 
-TradeTx to_trade(const Fill& f, const SignedOrder& taker) { return TradeTx{*f.maker, taker, f.quantity, f.price}; }
+TradeTx to_trade(const Fill& f, const SignedOrder& taker) {
+  return TradeTx{*f.maker, taker, f.quantity, f.price};
+}
 
 namespace {
 
-uint64_t level_key(Side s, uint64_t price) { return s == Side::kBuy ? ~price : price; }
-Side opposite(Side s) { return s == Side::kBuy ? Side::kSell : Side::kBuy; }
-uint64_t clamp64(WideQty q) { return q > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(q); }
+uint64_t level_key(Side s, uint64_t price) {
+  return s == Side::kBuy ? ~price : price;
+}
+Side opposite(Side s) {
+  return s == Side::kBuy ? Side::kSell : Side::kBuy;
+}
+uint64_t clamp64(WideQty q) {
+  return q > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(q);
+}
 // A buy crosses an ask at or below its limit; a sell crosses a bid at or above its limit.
 bool crosses(const Order& taker, uint64_t maker_price) {
   return taker.is_buy ? maker_price <= taker.limit_price : maker_price >= taker.limit_price;
@@ -157,7 +165,6 @@ uint64_t keyed_hash(const FixedBytes<N, Tag>& b, uint64_t seed) {
   x *= 0xc4ceb9fe1a85ec53ULL;
   return x ^ (x >> 33);
 }
-
 
 // Order hash -> pool slot, in two parallel arrays: 16-bit fingerprints, the only part that looking up an
 // absent hash reads (2 bytes a bucket: a book of a million orders keeps its whole fingerprint array in a
@@ -746,8 +753,8 @@ SweepResult MatchingEngine::expire(uint64_t now) {
   return out;
 }
 
-const SubmitResult& MatchingEngine::refuse_fill(const SignedOrder& taker, const SubmitResult& result,
-                                                const Refusal& r, uint64_t now) {
+const SubmitResult& MatchingEngine::refuse_fill(const SignedOrder& taker, const SubmitResult& result, const Refusal& r,
+                                                uint64_t now) {
   OrderStore& st = *store_;
   // `result` may be the buffer handed out last: write into the other one, and keep the slots its fills
   // point at retired (no begin_op()) until they have been read.
@@ -832,8 +839,12 @@ std::vector<RestingOrder> MatchingEngine::orders_of(const Address& account) cons
   return out;
 }
 
-size_t MatchingEngine::size() const { return store_->live; }
+size_t MatchingEngine::size() const {
+  return store_->live;
+}
 
-void MatchingEngine::reserve(size_t orders) { store_->reserve(orders); }
+void MatchingEngine::reserve(size_t orders) {
+  store_->reserve(orders);
+}
 
 }  // namespace opt::market

@@ -33,7 +33,9 @@
 namespace opt::market {
 
 enum class Side : uint8_t { kBuy, kSell };
-inline Side side_of(const Order& o) { return o.is_buy ? Side::kBuy : Side::kSell; }
+inline Side side_of(const Order& o) {
+  return o.is_buy ? Side::kBuy : Side::kSell;
+}
 
 // At most this many orders rest at once (in all books); a submit beyond is kRejectedBookFull. About 270 GB
 // of orders: a bound for the index arithmetic, not a limit anyone meets.
@@ -292,7 +294,7 @@ class MatchingEngine {
   // Every instrument, as placed. A scan of all resting orders (no per-account index: it would cost every
   // insert and fill), for tools and tests, not for a hot path.
   std::vector<RestingOrder> orders_of(const Address& account) const;
-  size_t size() const;                                                // resting orders in all books
+  size_t size() const;  // resting orders in all books
   // Grows the order pool and the hash index for this many resting orders up front (touching the memory
   // now), so that later inserts neither reallocate nor page-fault.
   void reserve(size_t orders);

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <future>
 #include <cstdio>
+#include <future>
 #include <set>
 #include <stdexcept>
 #include <utility>
@@ -113,7 +113,8 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
       auto key = url_decode(raw_key, true);
       auto value = url_decode(raw_value, true);
       if (!key || !value)
-        throw ApiError(400, "bad_request", "malformed percent-encoding in query parameter '" + std::string(raw_key) + "'");
+        throw ApiError(400, "bad_request",
+                       "malformed percent-encoding in query parameter '" + std::string(raw_key) + "'");
       out[*key] = std::move(*value);
     }
     start = amp + 1;
@@ -141,8 +142,8 @@ Response guarded(const std::string& context, const std::function<Response()>& fn
     } catch (const ApiError& e) {
       // An ApiError is meant for 4xx (or a deliberate 5xx such as 503); anything else is a bug in the caller.
       if (e.status < 400 || e.status > 599) {
-        std::fprintf(stderr, "optrollup http: %s: ApiError with invalid status %d (%s)\n", context.c_str(),
-                     e.status, e.message.c_str());
+        std::fprintf(stderr, "optrollup http: %s: ApiError with invalid status %d (%s)\n", context.c_str(), e.status,
+                     e.message.c_str());
         return error_response(500, "internal", "internal error");
       }
       return error_response(e.status, e.code, e.message);
@@ -230,8 +231,9 @@ const Router::Route* Router::match(Request& req, std::optional<Response>& answer
       if (allowed.empty()) return error_response(404, "not_found", "no route for " + req.path);
       std::string allow;
       for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
-      Response r = error_response(405, "method_not_allowed",
-                                  "method " + req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
+      Response r =
+          error_response(405, "method_not_allowed",
+                         "method " + req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
       r.headers["Allow"] = allow;
       return r;
     }

@@ -9,19 +9,18 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace opt::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query as received
-  std::string path;    // percent-decoded path without the query
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // path and query as received
+  std::string path;                            // percent-decoded path without the query
   std::map<std::string, std::string> query;    // decoded query parameters (last one wins)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;

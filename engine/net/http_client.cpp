@@ -4,16 +4,15 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
-#include <deque>
-#include <stdexcept>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cctype>
+#include <cerrno>
+#include <deque>
+#include <stdexcept>
 
 #include "engine/net/http.h"
 
@@ -151,7 +150,8 @@ Response Client::request(const std::string& method, const std::string& target, c
         m.stream.emplace(m.ioc);
         m.stream->expires_after(m.timeout);
         auto ec = run_op(m.ioc, [&](auto&& h) { m.stream->async_connect(*m.endpoints, std::move(h)); });
-        if (ec == beast::error::timeout) throw fail("connect timed out after " + std::to_string(m.timeout.count()) + " ms");
+        if (ec == beast::error::timeout)
+          throw fail("connect timed out after " + std::to_string(m.timeout.count()) + " ms");
         if (ec) throw fail("cannot connect: " + ec.message());
         beast::error_code opt_ec;
         m.stream->socket().set_option(tcp::no_delay(true), opt_ec);
@@ -255,8 +255,7 @@ struct WsClient::Impl {
   }
 };
 
-WsClient::WsClient(const std::string& host, uint16_t port, const std::string& path)
-    : impl_(std::make_unique<Impl>()) {
+WsClient::WsClient(const std::string& host, uint16_t port, const std::string& path) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.url = "ws://" + host + ":" + std::to_string(port) + path;
   beast::error_code ec;
@@ -334,6 +333,8 @@ void WsClient::close() {
   m.ioc.poll();
 }
 
-bool WsClient::is_open() const { return impl_->open; }
+bool WsClient::is_open() const {
+  return impl_->open;
+}
 
 }  // namespace opt::http

@@ -1,15 +1,6 @@
 // The HTTP/WebSocket server: the only server translation unit that compiles Beast. Sessions only move bytes
 // and enforce limits and timeouts; what to answer is decided by the Router (http.cpp), without sockets.
 #include <algorithm>
-#include <cctype>
-#include <condition_variable>
-#include <cstdio>
-#include <deque>
-#include <mutex>
-#include <stdexcept>
-#include <thread>
-#include <unordered_map>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -18,6 +9,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cctype>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
 
 #include "engine/net/http.h"
 
@@ -46,7 +45,9 @@ constexpr std::chrono::milliseconds kStopGrace{500};
 // Pause before accepting again after an accept error (e.g. EMFILE), so the loop does not spin.
 constexpr std::chrono::milliseconds kAcceptRetry{50};
 
-void log_error(const std::string& what) { std::fprintf(stderr, "optrollup http: %s\n", what.c_str()); }
+void log_error(const std::string& what) {
+  std::fprintf(stderr, "optrollup http: %s\n", what.c_str());
+}
 
 // What stop() needs of every live connection.
 class SessionBase {
@@ -113,8 +114,7 @@ struct Shared {
 
 class WsConn : public SessionBase, public std::enable_shared_from_this<WsConn> {
  public:
-  WsConn(std::shared_ptr<Shared> shared, tcp::socket socket)
-      : shared_(std::move(shared)), ws_(std::move(socket)) {}
+  WsConn(std::shared_ptr<Shared> shared, tcp::socket socket) : shared_(std::move(shared)), ws_(std::move(socket)) {}
   ~WsConn() override { shared_->remove(id_); }
 
   void start(bhttp::request<bhttp::string_body> req) {
@@ -240,9 +240,8 @@ class WsConn : public SessionBase, public std::enable_shared_from_this<WsConn> {
       next = queue_.front();
     }
     ws_.text(true);
-    ws_.async_write(net::buffer(*next), [self = shared_from_this(), next](beast::error_code ec, size_t) {
-      self->on_write(ec);
-    });
+    ws_.async_write(net::buffer(*next),
+                    [self = shared_from_this(), next](beast::error_code ec, size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -324,9 +323,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
   }
 
   void read_header() {
-    bhttp::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_header(ec);
-    });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -579,13 +577,14 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions opts, std::shared_ptr<const Router> router)
-    : impl_(std::make_unique<Impl>(opts.threads)) {
+Server::Server(ServerOptions opts, std::shared_ptr<const Router> router) : impl_(std::make_unique<Impl>(opts.threads)) {
   impl_->shared->opts = std::move(opts);
   impl_->shared->router = std::move(router);
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::set_websocket(const std::string& path, WsHandler handler) {
   std::lock_guard lock(impl_->state_mu);
@@ -603,8 +602,8 @@ void Server::start() {
 
   beast::error_code ec;
   tcp::resolver resolver(impl_->ioc);
-  auto results = resolver.resolve(o.host, std::to_string(o.port),
-                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  auto results =
+      resolver.resolve(o.host, std::to_string(o.port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) fail(ec ? ec.message() : "host not found");
   tcp::endpoint ep = results.begin()->endpoint();
 
@@ -683,7 +682,9 @@ void Server::stop() {
   parked.clear();  // sessions still waiting for an answer: destroyed while their io_context exists
 }
 
-uint16_t Server::port() const { return impl_->port; }
+uint16_t Server::port() const {
+  return impl_->port;
+}
 
 void Server::publish(const std::string& channel, const std::string& text) {
   auto msg = std::make_shared<const std::string>(text);

@@ -8,13 +8,16 @@
 namespace opt::node {
 
 namespace {
-Refusal refusal(NodeError code, std::string message) { return Refusal{code, Code::kOk, std::move(message)}; }
+Refusal refusal(NodeError code, std::string message) {
+  return Refusal{code, Code::kOk, std::move(message)};
+}
 }  // namespace
 
 std::optional<Refusal> admit(const Params& params, const FullState& state, const SignedOrder& so, const OrderHash& h,
                              uint64_t ts, bool duplicate) {
   const Order& o = so.order;
-  if (o.quantity == 0 || o.limit_price == 0) return refusal(NodeError::kZeroAmount, "quantity and limitPrice must be positive");
+  if (o.quantity == 0 || o.limit_price == 0)
+    return refusal(NodeError::kZeroAmount, "quantity and limitPrice must be positive");
   if (o.quantity > static_cast<uint64_t>(INT64_MAX) || o.limit_price > static_cast<uint64_t>(INT64_MAX))
     return refusal(NodeError::kOutOfRange, "quantity or limitPrice out of range");
   if (o.flags & ~kKnownOrderFlags) return refusal(NodeError::kBadFlags, "unknown order flag bits");
@@ -24,10 +27,12 @@ std::optional<Refusal> admit(const Params& params, const FullState& state, const
   bool post_only = o.flags & kPostOnly;
   uint64_t need_fee = post_only ? params.fees.maker_fee : params.fees.taker_fee;
   if (o.max_fee < need_fee)
-    return refusal(NodeError::kFeeAboveMax, "the fee schedule charges " + std::to_string(need_fee) + " per contract, above maxFee");
+    return refusal(NodeError::kFeeAboveMax,
+                   "the fee schedule charges " + std::to_string(need_fee) + " per contract, above maxFee");
   auto inst = reads::instrument(state, o.instrument);
   if (!inst) return refusal(NodeError::kUnknownInstrument, "no instrument " + std::to_string(o.instrument));
-  if (inst->status != InstrumentStatus::kActive || inst->expiry <= ts) return refusal(NodeError::kInstrumentExpired, "the instrument has expired");
+  if (inst->status != InstrumentStatus::kActive || inst->expiry <= ts)
+    return refusal(NodeError::kInstrumentExpired, "the instrument has expired");
   if (duplicate) return refusal(NodeError::kDuplicateOrder, "this order was already submitted");
   if (const Bytes* f = state.find(fill_key(h))) {
     auto fl = decode_fill(*f);
@@ -45,19 +50,23 @@ std::optional<Refusal> admit(const Params& params, const FullState& state, const
   }
   i128 notional = static_cast<i128>(o.quantity) * o.limit_price / kMicro;
   i128 fee = static_cast<i128>(o.quantity) * need_fee / kMicro;
-  acc.collateral = static_cast<int64_t>(std::clamp<i128>(acc.collateral + (o.is_buy ? -notional : notional) - fee, INT64_MIN / 2, INT64_MAX / 2));
+  acc.collateral = static_cast<int64_t>(
+      std::clamp<i128>(acc.collateral + (o.is_buy ? -notional : notional) - fee, INT64_MIN / 2, INT64_MAX / 2));
   int64_t delta = static_cast<int64_t>(o.quantity) * (o.is_buy ? 1 : -1);
   if (p) {
     p->qty += delta;
     if (p->qty == 0) acc.positions.erase(acc.positions.begin() + (p - acc.positions.data()));
   } else {
-    if (acc.positions.size() >= kMaxPositions) return refusal(NodeError::kTooManyPositions, "the account holds 64 positions");
+    if (acc.positions.size() >= kMaxPositions)
+      return refusal(NodeError::kTooManyPositions, "the account holds 64 positions");
     acc.positions.push_back({inst->id, inst->underlying, inst->strike, inst->expiry, inst->is_call, delta});
-    std::sort(acc.positions.begin(), acc.positions.end(), [](const Position& a, const Position& b) { return a.instrument < b.instrument; });
+    std::sort(acc.positions.begin(), acc.positions.end(),
+              [](const Position& a, const Position& b) { return a.instrument < b.instrument; });
   }
   std::vector<OracleLeaf> oracles;
   for (const auto& q : acc.positions) {
-    if (std::any_of(oracles.begin(), oracles.end(), [&](const OracleLeaf& x) { return x.underlying == q.underlying; })) continue;
+    if (std::any_of(oracles.begin(), oracles.end(), [&](const OracleLeaf& x) { return x.underlying == q.underlying; }))
+      continue;
     auto ol = reads::oracle(state, q.underlying);
     if (!ol) return refusal(NodeError::kNoOraclePrice, "no price yet for the underlying");
     oracles.push_back(*ol);
@@ -66,8 +75,9 @@ std::optional<Refusal> admit(const Params& params, const FullState& state, const
   if (!m) return refusal(NodeError::kOutOfRange, "margin cannot be computed");
   if (m->stale) return refusal(NodeError::kStaleOracle, "the oracle price is stale: no new risk until it is updated");
   if (m->equity < m->initial)
-    return refusal(NodeError::kInsufficientMargin, "if filled, equity " + format_decimal(m->equity) + " USDC would be below initial margin " +
-                                              format_decimal(m->initial) + " USDC");
+    return refusal(NodeError::kInsufficientMargin, "if filled, equity " + format_decimal(m->equity) +
+                                                       " USDC would be below initial margin " +
+                                                       format_decimal(m->initial) + " USDC");
   return std::nullopt;
 }
 

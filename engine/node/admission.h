@@ -6,13 +6,13 @@
 
 #include "engine/core/tx.h"
 #include "engine/node/refusal.h"
-#include "engine/stf/params.h"
 #include "engine/state/state.h"
+#include "engine/stf/params.h"
 
 namespace opt::node {
 
 // `ts`: the open batch's L2 time. `duplicate`: the sequencer has seen this order hash already.
-std::optional<Refusal> admit(const Params& params, const FullState& state, const SignedOrder& order, const OrderHash& hash,
-                             uint64_t ts, bool duplicate);
+std::optional<Refusal> admit(const Params& params, const FullState& state, const SignedOrder& order,
+                             const OrderHash& hash, uint64_t ts, bool duplicate);
 
 }  // namespace opt::node

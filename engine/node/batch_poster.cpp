@@ -10,7 +10,8 @@ namespace opt::node {
 namespace {
 uint64_t wall_ms() {
   return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 }  // namespace
 
@@ -27,8 +28,8 @@ void BatchPoster::post() {
       if (head->next_batch_index > 0 && adopt(b, head->next_batch_index - 1)) continue;
       if (waiting_logged_ != std::pair{b.seq, head->tip_root}) {  // once per batch and tip, not per poll
         waiting_logged_ = std::pair{b.seq, head->tip_root};
-        log("waiting to post batch " + std::to_string(b.seq) + ": the L1 tip root " + head->tip_root.hex().substr(0, 12) +
-            " is not its start root " + b.roots.front().hex().substr(0, 12) +
+        log("waiting to post batch " + std::to_string(b.seq) + ": the L1 tip root " +
+            head->tip_root.hex().substr(0, 12) + " is not its start root " + b.roots.front().hex().substr(0, 12) +
             " (a dispute of a wrong batch in progress, or this node's log is behind the L1)");
       }
       return;
@@ -38,8 +39,9 @@ void BatchPoster::post() {
     Hash32 post = b.roots.back();
     bool fault = cfg_.fault_at_batch && *cfg_.fault_at_batch == index;
     if (fault) post = keccak256(post.view());  // fault injection: a root nobody can justify
-    l1::PostBatchArgs args{index, b.roots.front(), post, b.steps.size() - b.inbox_steps, b.inbox_to,
-                           follower_.accumulator(b.inbox_to), b.l2_ts};
+    l1::PostBatchArgs args{
+        index,  b.roots.front(), post, b.steps.size() - b.inbox_steps, b.inbox_to, follower_.accumulator(b.inbox_to),
+        b.l2_ts};
     Bytes data = l1::compress_batch(b.frames());
     auto r = l1_.submit(cfg_.proposer_key, l1::make_post_batch(cfg_.proposer, args, data, 0));
     if (!r) {
@@ -72,8 +74,8 @@ bool BatchPoster::adopt(const LocalBatch& b, uint64_t from_index) {
   for (uint64_t i = from_index > 2 ? from_index - 2 : 0; i <= from_index; ++i) {
     auto rec = l1_.batch(i);
     if (!rec) continue;
-    if (rec->status != l1::BatchStatus::kRemoved && rec->proposer == cfg_.proposer && rec->prev_root == b.roots.front() &&
-        rec->data_hash == keccak256(l1::compress_batch(b.frames()))) {
+    if (rec->status != l1::BatchStatus::kRemoved && rec->proposer == cfg_.proposer &&
+        rec->prev_root == b.roots.front() && rec->data_hash == keccak256(l1::compress_batch(b.frames()))) {
       log("batch " + std::to_string(b.seq) + " is already L1 batch " + std::to_string(i) + ": adopted");
       mark_posted(b.seq, i, rec->post_root, rec->post_root != b.roots.back());
       return true;
@@ -91,7 +93,8 @@ void BatchPoster::mark_posted(uint64_t seq, uint64_t index, const Hash32& post, 
     cfg_.fail("cannot write its log " + st.error());
   sequencer_.mark_posted(seq, index, post, faulted);
   counters_.batches_posted++;
-  log("posted batch " + std::to_string(seq) + " as L1 batch " + std::to_string(index) + (faulted ? " WITH A WRONG ROOT (fault injection)" : ""));
+  log("posted batch " + std::to_string(seq) + " as L1 batch " + std::to_string(index) +
+      (faulted ? " WITH A WRONG ROOT (fault injection)" : ""));
   if (events_.active()) events_.emit(BatchStatusEvent{index, BatchStatus::kPending, post});
 }
 

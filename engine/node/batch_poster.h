@@ -30,7 +30,13 @@ class BatchPoster {
  public:
   BatchPoster(PosterConfig cfg, fp::L1Port& l1, Sequencer& sequencer, L1Follower& follower, InputLog& input_log,
               EventHub& events, NodeCounters& counters)
-      : cfg_(std::move(cfg)), l1_(l1), sequencer_(sequencer), follower_(follower), log_(input_log), events_(events), counters_(counters) {}
+      : cfg_(std::move(cfg)),
+        l1_(l1),
+        sequencer_(sequencer),
+        follower_(follower),
+        log_(input_log),
+        events_(events),
+        counters_(counters) {}
 
   // Posts every closed batch it can, in order.
   void post();

@@ -13,7 +13,9 @@ DevnetOracle::DevnetOracle(DevnetOracleConfig cfg) : cfg_(std::move(cfg)), rng_(
   price_[devnet::kBtc] = 60000 * kMicro;
 }
 
-DevnetOracle::~DevnetOracle() { stop(); }
+DevnetOracle::~DevnetOracle() {
+  stop();
+}
 
 void DevnetOracle::start() {
   thread_ = std::thread([this] { loop(); });

@@ -12,8 +12,8 @@ Result<std::unique_ptr<InputLog>, std::string> InputLog::open(const std::string&
   if (!d) return err(d.error());
   auto log = std::make_unique<InputLog>();
   log->db_ = std::move(*d);
-  if (auto s = log->db_->exec(
-          "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at INTEGER NOT NULL, body BLOB NOT NULL)");
+  if (auto s = log->db_->exec("CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at "
+                              "INTEGER NOT NULL, body BLOB NOT NULL)");
       !s)
     return err(s.error());
   return log;

@@ -48,8 +48,8 @@ class InputLog {
   uint64_t records() const { return records_.load(); }
 
  private:
-  std::mutex mu_;                // guards db_
-  std::unique_ptr<db::Db> db_;   // guarded by mu_
+  std::mutex mu_;               // guards db_
+  std::unique_ptr<db::Db> db_;  // guarded by mu_
   std::atomic<uint64_t> commits_{0}, records_{0};
 };
 

@@ -112,7 +112,9 @@ void L1Follower::follow_events() {
       return;
     }
     for (const auto& e : page->events) {
-      if (e.block < last_event_block_ || (e.block == last_event_block_ && static_cast<int64_t>(e.index) <= last_event_index_)) continue;
+      if (e.block < last_event_block_ ||
+          (e.block == last_event_block_ && static_cast<int64_t>(e.index) <= last_event_index_))
+        continue;
       if (e.type == "batch_removed") {
         const uint64_t index = e.fields.at("index").get<uint64_t>();
         if (handlers_.removed && !handlers_.removed(index)) {

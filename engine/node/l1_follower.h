@@ -17,9 +17,9 @@
 namespace opt::node {
 
 struct FollowerHandlers {
-  std::function<void(uint64_t index)> finalized;     // L1 batch `index` is final
-  std::function<bool(uint64_t index)> removed;       // L1 batches from `index` on were removed; false: retry
-  std::function<void(uint64_t withdrawal)> paid;     // the L1 paid out this withdrawal
+  std::function<void(uint64_t index)> finalized;  // L1 batch `index` is final
+  std::function<bool(uint64_t index)> removed;    // L1 batches from `index` on were removed; false: retry
+  std::function<void(uint64_t withdrawal)> paid;  // the L1 paid out this withdrawal
 };
 
 class L1Follower {

@@ -32,7 +32,9 @@ const char* to_string(OrderStatus s) {
 }
 
 std::string instrument_name(const InstrumentLeaf& l) {
-  std::string u = l.underlying == devnet::kEth ? "ETH" : l.underlying == devnet::kBtc ? "BTC" : "U" + std::to_string(l.underlying);
+  std::string u = l.underlying == devnet::kEth   ? "ETH"
+                  : l.underlying == devnet::kBtc ? "BTC"
+                                                 : "U" + std::to_string(l.underlying);
   std::time_t t = static_cast<std::time_t>(l.expiry);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -197,7 +199,8 @@ Result<std::unique_ptr<Node>, std::string> Node::open(NodeConfig config, fp::L1P
     FullState probe;
     if (auto s = m.cfg.genesis.build(probe); !s) return err(std::string(to_string(s.error())));
     if (Hash32::from(probe.root()) != cfg->genesis_root)
-      return err("the L1's genesis root " + cfg->genesis_root.hex() + " is not this node's genesis (" + probe.root().hex() + ")");
+      return err("the L1's genesis root " + cfg->genesis_root.hex() + " is not this node's genesis (" +
+                 probe.root().hex() + ")");
   }
   auto input_log = InputLog::open(m.cfg.data_dir, m.cfg.durable);
   if (!input_log) return err(input_log.error());
@@ -211,7 +214,8 @@ Result<std::unique_ptr<Node>, std::string> Node::open(NodeConfig config, fp::L1P
   sc.max_timestamp_drift_seconds = m.l1_config.max_timestamp_drift_seconds;
   sc.log = m.cfg.log;
   sc.on_command = m.cfg.on_command;
-  m.sequencer = std::make_unique<Sequencer>(std::move(sc), *m.input_log, *m.follower, m.read_model, m.events, m.counters, m.cache);
+  m.sequencer = std::make_unique<Sequencer>(std::move(sc), *m.input_log, *m.follower, m.read_model, m.events,
+                                            m.counters, m.cache);
   m.sequencer->on_failure([p = impl.get()] { p->wake_l1(true); });
   m.replica = std::make_unique<Replica>(m.cfg.genesis, &m.cache);
 
@@ -222,7 +226,8 @@ Result<std::unique_ptr<Node>, std::string> Node::open(NodeConfig config, fp::L1P
   pc.fault_at_batch = m.cfg.fault_at_batch;
   pc.log = m.cfg.log;
   pc.fail = [p = impl.get()](const std::string& why) { p->sequencer->fail(why); };
-  m.poster = std::make_unique<BatchPoster>(std::move(pc), l1, *m.sequencer, *m.follower, *m.input_log, m.events, m.counters);
+  m.poster =
+      std::make_unique<BatchPoster>(std::move(pc), l1, *m.sequencer, *m.follower, *m.input_log, m.events, m.counters);
 
   m.follower->set_handlers(FollowerHandlers{
       [p = impl.get()](uint64_t i) { p->on_finalized(i); },
@@ -249,7 +254,9 @@ Result<std::unique_ptr<Node>, std::string> Node::open(NodeConfig config, fp::L1P
 }
 
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 void Node::start() {
   Impl& m = *impl_;
@@ -258,7 +265,9 @@ void Node::start() {
   if (m.oracle) m.oracle->start();
 }
 
-std::optional<std::string> Node::failure() const { return impl_->sequencer->failure(); }
+std::optional<std::string> Node::failure() const {
+  return impl_->sequencer->failure();
+}
 
 void Node::stop() {
   Impl& m = *impl_;
@@ -274,8 +283,8 @@ void Node::submit_order_async(const SignedOrder& order, Done<OrderAck> done) {
   OrderHash h = order_hash(m.cfg.genesis.params.domain_separator, order.order);
   auto who = recover(Hash32::from(h), order.sig);
   if (!who)
-    return done(err(Refusal{who.error() == SigError::kHighS ? NodeError::kHighSSignature : NodeError::kBadSignature, Code::kOk,
-                            to_string(who.error())}));
+    return done(err(Refusal{who.error() == SigError::kHighS ? NodeError::kHighSSignature : NodeError::kBadSignature,
+                            Code::kOk, to_string(who.error())}));
   if (*who != order.order.account)
     return done(err(Refusal{NodeError::kSignerMismatch, Code::kOk,
                             "the signature recovers to " + to_checksum(*who) +
@@ -299,25 +308,51 @@ Result<OrderAck, Refusal> Node::submit_order(const SignedOrder& order) {
   return got.get();
 }
 
-Result<OrderHash, Refusal> Node::submit_cancel(const CancelTx& cancel) { return impl_->sequencer->submit_cancel(cancel); }
-Result<uint64_t, Refusal> Node::submit_withdrawal(const WithdrawTx& withdraw) { return impl_->sequencer->submit_withdrawal(withdraw); }
-Result<uint64_t, Refusal> Node::submit_price_report(const PriceReportTx& report) { return impl_->sequencer->submit_price_report(report); }
+Result<OrderHash, Refusal> Node::submit_cancel(const CancelTx& cancel) {
+  return impl_->sequencer->submit_cancel(cancel);
+}
+Result<uint64_t, Refusal> Node::submit_withdrawal(const WithdrawTx& withdraw) {
+  return impl_->sequencer->submit_withdrawal(withdraw);
+}
+Result<uint64_t, Refusal> Node::submit_price_report(const PriceReportTx& report) {
+  return impl_->sequencer->submit_price_report(report);
+}
 
-const Genesis& Node::genesis() const { return impl_->cfg.genesis; }
-const Hash32& Node::domain_separator() const { return impl_->cfg.genesis.params.domain_separator; }
-const l1::L1Config& Node::l1_config() const { return impl_->l1_config; }
+const Genesis& Node::genesis() const {
+  return impl_->cfg.genesis;
+}
+const Hash32& Node::domain_separator() const {
+  return impl_->cfg.genesis.params.domain_separator;
+}
+const l1::L1Config& Node::l1_config() const {
+  return impl_->l1_config;
+}
 
-std::vector<InstrumentView> Node::instruments() const { return impl_->read_model.instruments(); }
-std::optional<InstrumentView> Node::instrument(uint64_t id) const { return impl_->read_model.instrument(id); }
-std::optional<BookView> Node::book(uint64_t instrument, size_t depth) const { return impl_->read_model.book(instrument, depth); }
+std::vector<InstrumentView> Node::instruments() const {
+  return impl_->read_model.instruments();
+}
+std::optional<InstrumentView> Node::instrument(uint64_t id) const {
+  return impl_->read_model.instrument(id);
+}
+std::optional<BookView> Node::book(uint64_t instrument, size_t depth) const {
+  return impl_->read_model.book(instrument, depth);
+}
 std::vector<TradeView> Node::trades(std::optional<uint64_t> instrument, size_t limit) const {
   return impl_->read_model.trades(instrument, limit);
 }
-std::vector<BatchView> Node::batches(uint64_t from, size_t limit) const { return impl_->read_model.batches(from, limit); }
-std::optional<BatchView> Node::batch(uint64_t index) const { return impl_->read_model.batch(index); }
+std::vector<BatchView> Node::batches(uint64_t from, size_t limit) const {
+  return impl_->read_model.batches(from, limit);
+}
+std::optional<BatchView> Node::batch(uint64_t index) const {
+  return impl_->read_model.batch(index);
+}
 
-AccountView Node::account(const Address& a) const { return impl_->sequencer->account(a); }
-std::optional<OrderView> Node::order(const OrderHash& h) const { return impl_->sequencer->order(h); }
+AccountView Node::account(const Address& a) const {
+  return impl_->sequencer->account(a);
+}
+std::optional<OrderView> Node::order(const OrderHash& h) const {
+  return impl_->sequencer->order(h);
+}
 std::vector<OrderView> Node::orders(const Address& account, std::optional<OrderStatus> status, size_t limit) const {
   return impl_->sequencer->orders(account, status, limit);
 }
@@ -352,8 +387,12 @@ NodeStats Node::stats() const {
   return s;
 }
 
-StateRoot Node::root() const { return impl_->sequencer->root(); }
+StateRoot Node::root() const {
+  return impl_->sequencer->root();
+}
 
-void Node::set_event_sink(std::shared_ptr<EventSink> sink) { impl_->events.set(std::move(sink)); }
+void Node::set_event_sink(std::shared_ptr<EventSink> sink) {
+  impl_->events.set(std::move(sink));
+}
 
 }  // namespace opt::node

@@ -77,8 +77,10 @@ std::vector<TradeView> ReadModel::trades(std::optional<uint64_t> instrument, siz
 
 void ReadModel::set_l1_index(uint64_t seq, std::optional<uint64_t> index) {
   std::lock_guard lock(mu_);
-  if (index) l1_index_[seq] = *index;
-  else l1_index_.erase(seq);
+  if (index)
+    l1_index_[seq] = *index;
+  else
+    l1_index_.erase(seq);
 }
 
 std::optional<uint64_t> ReadModel::l1_index(uint64_t seq) const {
@@ -91,8 +93,10 @@ std::optional<uint64_t> ReadModel::l1_index(uint64_t seq) const {
 void ReadModel::put_batch(BatchView view) {
   std::lock_guard lock(mu_);
   // Indexes come in order (the follower fills gaps first); a later one is kept only if contiguous.
-  if (view.index < batches_.size()) batches_[view.index] = std::move(view);
-  else if (view.index == batches_.size()) batches_.push_back(std::move(view));
+  if (view.index < batches_.size())
+    batches_[view.index] = std::move(view);
+  else if (view.index == batches_.size())
+    batches_.push_back(std::move(view));
 }
 
 std::optional<BatchView> ReadModel::batch(uint64_t index) const {
@@ -112,7 +116,8 @@ std::vector<uint64_t> ReadModel::live_batches() const {
   std::lock_guard lock(mu_);
   std::vector<uint64_t> out;
   for (const auto& b : batches_) {
-    bool open_game = std::any_of(b.games.begin(), b.games.end(), [](const fp::Game& g) { return g.status == fp::GameStatus::kOpen; });
+    bool open_game = std::any_of(b.games.begin(), b.games.end(),
+                                 [](const fp::Game& g) { return g.status == fp::GameStatus::kOpen; });
     if (open_game) out.push_back(b.index);
   }
   return out;

@@ -50,10 +50,11 @@ class ReadModel {
   uint64_t book_sequence_ = 0;
 
   mutable std::mutex mu_;  // guards everything below
-  std::shared_ptr<const std::vector<InstrumentView>> instruments_ = std::make_shared<const std::vector<InstrumentView>>();
+  std::shared_ptr<const std::vector<InstrumentView>> instruments_ =
+      std::make_shared<const std::vector<InstrumentView>>();
   std::deque<std::pair<TradeView, uint64_t>> trades_;  // oldest first, with the local batch
-  std::map<uint64_t, uint64_t> l1_index_;               // local batch -> L1 index
-  std::vector<BatchView> batches_;                      // by L1 index, 0 .. n-1
+  std::map<uint64_t, uint64_t> l1_index_;              // local batch -> L1 index
+  std::vector<BatchView> batches_;                     // by L1 index, 0 .. n-1
 };
 
 }  // namespace opt::node

@@ -18,7 +18,8 @@ void Replica::advance(const BatchSteps& b, std::optional<uint64_t> l1_index) {
   roots_.erase(b.seq);
 }
 
-std::optional<std::vector<Hash32>> Replica::step_roots(const std::vector<BatchSteps>& before, const BatchSteps& target) {
+std::optional<std::vector<Hash32>> Replica::step_roots(const std::vector<BatchSteps>& before,
+                                                       const BatchSteps& target) {
   std::lock_guard lock(mu_);
   if (auto it = roots_.find(target.seq); it != roots_.end()) return it->second;
   state_.set_journaling(true);
@@ -28,7 +29,8 @@ std::optional<std::vector<Hash32>> Replica::step_roots(const std::vector<BatchSt
       (void)apply(params_, StepContext{x.l2_ts, i < x.inbox_steps}, x.steps[i], state_, ApplyOptions{cache_, nullptr});
   std::vector<Hash32> roots{Hash32::from(state_.root())};
   for (size_t i = 0; i < target.steps.size(); ++i) {
-    (void)apply(params_, StepContext{target.l2_ts, i < target.inbox_steps}, target.steps[i], state_, ApplyOptions{cache_, nullptr});
+    (void)apply(params_, StepContext{target.l2_ts, i < target.inbox_steps}, target.steps[i], state_,
+                ApplyOptions{cache_, nullptr});
     roots.push_back(Hash32::from(state_.root()));
   }
   const bool reverted = state_.revert_to(mark);

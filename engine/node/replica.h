@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "engine/core/bytes.h"
-#include "engine/stf/genesis.h"
 #include "engine/state/state.h"
+#include "engine/stf/genesis.h"
 
 namespace opt {
 class SigCache;

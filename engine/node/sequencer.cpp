@@ -19,11 +19,16 @@ namespace {
 
 uint64_t wall_ms() {
   return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
-Refusal refusal(NodeError code, std::string message) { return Refusal{code, Code::kOk, std::move(message)}; }
-Refusal refused_by_rules(Code c, std::string message) { return Refusal{NodeError::kRefusedByRules, c, std::move(message)}; }
+Refusal refusal(NodeError code, std::string message) {
+  return Refusal{code, Code::kOk, std::move(message)};
+}
+Refusal refused_by_rules(Code c, std::string message) {
+  return Refusal{NodeError::kRefusedByRules, c, std::move(message)};
+}
 
 struct Outcome {
   std::optional<Refusal> refusal;
@@ -124,8 +129,16 @@ struct Sequencer::Impl {
   // close is in the log, so a restart always knows every batch the L1 may hold.
   std::atomic<int64_t> durable_closed{-1};
 
-  Impl(SequencerConfig c, InputLog& log, L1Follower& f, ReadModel& rm, EventHub& ev, NodeCounters& ct, SharedSigCache& sc)
-      : cfg(std::move(c)), input_log(log), l1(f), read_model(rm), events(ev), counters(ct), cache(sc), book(std::random_device{}()) {}
+  Impl(SequencerConfig c, InputLog& log, L1Follower& f, ReadModel& rm, EventHub& ev, NodeCounters& ct,
+       SharedSigCache& sc)
+      : cfg(std::move(c)),
+        input_log(log),
+        l1(f),
+        read_model(rm),
+        events(ev),
+        counters(ct),
+        cache(sc),
+        book(std::random_device{}()) {}
 
   void log(const std::string& s) const {
     if (cfg.log) cfg.log(s);
@@ -275,8 +288,8 @@ struct Sequencer::Impl {
     counters.batches_closed++;
     check_conservation(b);
     if (!replaying)
-      log("batch " + std::to_string(b.seq) + " closed: " + std::to_string(b.steps.size()) + (b.steps.size() == 1 ? " step" : " steps") +
-          ", root " + b.roots.back().hex().substr(0, 12));
+      log("batch " + std::to_string(b.seq) + " closed: " + std::to_string(b.steps.size()) +
+          (b.steps.size() == 1 ? " step" : " steps") + ", root " + b.roots.back().hex().substr(0, 12));
   }
 
   // docs/risk.md's conservation identity over the state after the batch. It cannot fail with a correct
@@ -289,7 +302,8 @@ struct Sequencer::Impl {
     if (t && t->holds()) return;
     counters.conservation_failures++;
     log("CONSERVATION FAILURE after batch " + std::to_string(b.seq) + ": " +
-        (t ? "held " + std::to_string(static_cast<int64_t>(t->held)) + " != deposits - withdrawals " + std::to_string(static_cast<int64_t>(t->owed))
+        (t ? "held " + std::to_string(static_cast<int64_t>(t->held)) + " != deposits - withdrawals " +
+                 std::to_string(static_cast<int64_t>(t->owed))
            : std::string("a leaf does not decode: ") + to_string(t.error())));
   }
 
@@ -392,7 +406,8 @@ struct Sequencer::Impl {
         filled += f.quantity;
       }
       for (const auto& r : res->removed)
-        set_order_status(r.hash, r.reason == market::RemoveReason::kExpired ? OrderStatus::kExpired : OrderStatus::kCancelled,
+        set_order_status(r.hash,
+                         r.reason == market::RemoveReason::kExpired ? OrderStatus::kExpired : OrderStatus::kCancelled,
                          market::to_string(r.reason));
       if (!refused) break;
       if (fok) {
@@ -466,7 +481,8 @@ struct Sequencer::Impl {
       if (gone) publish_deltas({gone->delta});
     }
     auto it = orders.find(c.cancel.order_hash);
-    if (it != orders.end() && it->second.order.order.account == c.cancel.account && it->second.status == OrderStatus::kOpen)
+    if (it != orders.end() && it->second.order.order.account == c.cancel.account &&
+        it->second.status == OrderStatus::kOpen)
       set_order_status(c.cancel.order_hash, OrderStatus::kCancelled, "cancelled by its owner");
     out.cancel_hash = c.cancel.order_hash;
     return out;
@@ -611,7 +627,8 @@ struct Sequencer::Impl {
       }
       case LogKind::kCancel: {
         auto tx = decode_tx(r.body);
-        if (!tx || !std::holds_alternative<CancelTx>(*tx) || !has_open_batch()) return err(std::string("bad cancel record"));
+        if (!tx || !std::holds_alternative<CancelTx>(*tx) || !has_open_batch())
+          return err(std::string("bad cancel record"));
         (void)process_cancel(std::get<CancelTx>(*tx));
         return {};
       }
@@ -620,9 +637,7 @@ struct Sequencer::Impl {
         if (!has_open_batch()) return err(std::string("step outside a batch"));
         (void)apply_step(r.body);
         return {};
-      case LogKind::kBatchClose:
-        close_batch();
-        return {};
+      case LogKind::kBatchClose: close_batch(); return {};
       case LogKind::kBatchPosted: {
         uint64_t seq = rd.u64(), index = rd.u64();
         for (auto& b : batches)
@@ -681,7 +696,8 @@ struct Sequencer::Impl {
         if (has_open_batch()) {
           for (auto& c : cmds) outcomes.push_back(run_command(*c, now, records));
         } else {
-          for (size_t i = 0; i < cmds.size(); ++i) outcomes.push_back(Outcome{refusal(NodeError::kNotReady, "the node cannot open a batch now"), {}, {}, 0});
+          for (size_t i = 0; i < cmds.size(); ++i)
+            outcomes.push_back(Outcome{refusal(NodeError::kNotReady, "the node cannot open a batch now"), {}, {}, 0});
         }
         reads = take_reads();
         group.events.swap(outbox);
@@ -782,12 +798,20 @@ Sequencer::Sequencer(SequencerConfig cfg, InputLog& log, L1Follower& l1, ReadMod
   (void)impl_->cfg.genesis.build(impl_->state);
 }
 
-Sequencer::~Sequencer() { stop(); }
+Sequencer::~Sequencer() {
+  stop();
+}
 
-void Sequencer::on_failure(std::function<void()> f) { impl_->on_failure = std::move(f); }
-void Sequencer::fail(const std::string& why) { impl_->fail(why); }
+void Sequencer::on_failure(std::function<void()> f) {
+  impl_->on_failure = std::move(f);
+}
+void Sequencer::fail(const std::string& why) {
+  impl_->fail(why);
+}
 
-Status<std::string> Sequencer::replay() { return impl_->replay(); }
+Status<std::string> Sequencer::replay() {
+  return impl_->replay();
+}
 
 void Sequencer::start() {
   impl_->committer = std::thread([m = impl_.get()] { m->commit_loop(); });
@@ -837,7 +861,9 @@ void Sequencer::submit_order_async(const SignedOrder& order, const OrderHash& ha
   c->kind = LogKind::kOrder;
   c->order = order;
   c->hash = hash;
-  c->done = [done = std::move(done)](Outcome o) { done(answer_of<OrderAck>(std::move(o), [](Outcome& x) { return x.ack; })); };
+  c->done = [done = std::move(done)](Outcome o) {
+    done(answer_of<OrderAck>(std::move(o), [](Outcome& x) { return x.ack; }));
+  };
   impl_->enqueue(std::move(c));
 }
 
@@ -845,7 +871,9 @@ void Sequencer::submit_cancel_async(const CancelTx& cancel, Done<OrderHash> done
   auto c = std::make_unique<Command>();
   c->kind = LogKind::kCancel;
   c->cancel = cancel;
-  c->done = [done = std::move(done)](Outcome o) { done(answer_of<OrderHash>(std::move(o), [](Outcome& x) { return x.cancel_hash; })); };
+  c->done = [done = std::move(done)](Outcome o) {
+    done(answer_of<OrderHash>(std::move(o), [](Outcome& x) { return x.cancel_hash; }));
+  };
   impl_->enqueue(std::move(c));
 }
 
@@ -853,7 +881,9 @@ void Sequencer::submit_withdrawal_async(const WithdrawTx& withdraw, Done<uint64_
   auto c = std::make_unique<Command>();
   c->kind = LogKind::kWithdraw;
   c->withdraw = withdraw;
-  c->done = [done = std::move(done)](Outcome o) { done(answer_of<uint64_t>(std::move(o), [](Outcome& x) { return x.value; })); };
+  c->done = [done = std::move(done)](Outcome o) {
+    done(answer_of<uint64_t>(std::move(o), [](Outcome& x) { return x.value; }));
+  };
   impl_->enqueue(std::move(c));
 }
 
@@ -904,7 +934,8 @@ std::optional<OrderView> Sequencer::order(const OrderHash& h) const {
   return v;
 }
 
-std::vector<OrderView> Sequencer::orders(const Address& account, std::optional<OrderStatus> status, size_t limit) const {
+std::vector<OrderView> Sequencer::orders(const Address& account, std::optional<OrderStatus> status,
+                                         size_t limit) const {
   std::lock_guard lock(impl_->mu);
   std::vector<OrderView> out;
   auto it = impl_->orders_by_account.find(account);
@@ -952,7 +983,8 @@ std::optional<LocalBatch> Sequencer::next_to_post() const {
   auto& bs = impl_->batches;
   auto it = std::find_if(bs.begin(), bs.end(), [](const LocalBatch& x) { return !x.l1_index; });
   if (it == bs.end() || it->state != BatchState::kClosed) return std::nullopt;
-  if (static_cast<int64_t>(it->seq) > impl_->durable_closed.load()) return std::nullopt;  // its close is not durable yet
+  if (static_cast<int64_t>(it->seq) > impl_->durable_closed.load())
+    return std::nullopt;  // its close is not durable yet
   return *it;
 }
 

@@ -33,8 +33,8 @@
 #include "engine/node/sig_cache.h"
 #include "engine/node/stats.h"
 #include "engine/node/views.h"
-#include "engine/stf/genesis.h"
 #include "engine/state/state.h"
+#include "engine/stf/genesis.h"
 
 namespace opt::market {
 class MatchingEngine;
@@ -72,7 +72,9 @@ struct LocalBatch {
   Hash32 claimed_post;  // what was posted (differs from roots.back() only with fault injection)
   bool faulted = false;
 
-  std::vector<Bytes> frames() const { return std::vector<Bytes>(steps.begin() + static_cast<long>(inbox_steps), steps.end()); }
+  std::vector<Bytes> frames() const {
+    return std::vector<Bytes>(steps.begin() + static_cast<long>(inbox_steps), steps.end());
+  }
   BatchSteps to_steps() const { return BatchSteps{seq, l2_ts, inbox_steps, steps, roots.front(), roots.back()}; }
 };
 

@@ -66,7 +66,9 @@ std::vector<InstrumentView> instrument_views(const FullState& s) {
   for (uint64_t id = 1; id < g.next_instrument_id; ++id) {
     auto l = instrument(s, id);
     if (!l) continue;
-    std::string status = l->status == InstrumentStatus::kActive ? "active" : (l->long_open || l->short_open) ? "expired" : "settled";
+    std::string status = l->status == InstrumentStatus::kActive ? "active"
+                         : (l->long_open || l->short_open)      ? "expired"
+                                                                : "settled";
     out.push_back({*l, instrument_name(*l), status});
   }
   return out;

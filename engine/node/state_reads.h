@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "engine/node/views.h"
-#include "engine/stf/params.h"
 #include "engine/state/state.h"
+#include "engine/stf/params.h"
 
 namespace opt::node::reads {
 

@@ -26,11 +26,11 @@ struct NodeStats {
 // The input log counts its own commits (InputLog::commits/records); Node::stats() adds them.
 struct NodeCounters {
   std::atomic<uint64_t> orders_accepted{0}, orders_rejected{0}, trades{0}, trades_refused{0};  // sequencer
-  std::atomic<uint64_t> batches_closed{0}, batches_checked{0}, conservation_failures{0};      // sequencer
-  std::atomic<uint64_t> resting_orders{0}, pending_txs{0};                                    // sequencer
-  std::atomic<uint64_t> batches_posted{0};                                                    // batch poster
-  std::atomic<uint64_t> batches_final{0}, batches_removed{0};                                 // L1 follower
-  std::atomic<uint64_t> l1_errors{0};                                                         // L1 thread
+  std::atomic<uint64_t> batches_closed{0}, batches_checked{0}, conservation_failures{0};       // sequencer
+  std::atomic<uint64_t> resting_orders{0}, pending_txs{0};                                     // sequencer
+  std::atomic<uint64_t> batches_posted{0};                                                     // batch poster
+  std::atomic<uint64_t> batches_final{0}, batches_removed{0};                                  // L1 follower
+  std::atomic<uint64_t> l1_errors{0};                                                          // L1 thread
 
   NodeStats snapshot() const {
     NodeStats s;

@@ -40,13 +40,13 @@ struct TradeView {
   bool taker_is_buy = false;
   Address maker, taker;
   OrderHash maker_order, taker_order;
-  uint64_t time = 0;  // unix ms
+  uint64_t time = 0;              // unix ms
   std::optional<uint64_t> batch;  // the L1 index of the batch that carries it, once posted
 };
 
 struct InstrumentView {
   InstrumentLeaf leaf;
-  std::string name;  // "ETH-20261231-3000-C"
+  std::string name;    // "ETH-20261231-3000-C"
   std::string status;  // active | expired | settled
 };
 
@@ -58,7 +58,7 @@ struct BookLevel {
 struct BookView {
   uint64_t instrument = 0;
   std::vector<BookLevel> bids, asks;  // best first
-  uint64_t sequence = 0;             // increases with every change to any book
+  uint64_t sequence = 0;              // increases with every change to any book
 };
 
 struct PositionView {
@@ -78,8 +78,8 @@ struct AccountView {
 
 struct WithdrawalView {
   WithdrawalLeaf leaf;
-  std::optional<uint64_t> batch;  // L1 index of the batch that carries it, once posted
-  std::string status;  // pending | final | claimed
+  std::optional<uint64_t> batch;        // L1 index of the batch that carries it, once posted
+  std::string status;                   // pending | final | claimed
   std::optional<uint64_t> proof_batch;  // the final batch the proof is against
   Bytes proof;                          // encoded SmtProof (engine/state/smt.h), once final
 };

@@ -26,7 +26,8 @@ i128 short_requirement(const Position& p, int64_t spot, uint32_t a_ppm, uint32_t
 }  // namespace
 
 Result<int64_t, MarginError> mark_price(const Position& p, const OracleLeaf& oracle, uint64_t now) {
-  if (oracle.price == 0 || oracle.price > static_cast<uint64_t>(INT64_MAX) || p.strike > static_cast<uint64_t>(INT64_MAX))
+  if (oracle.price == 0 || oracle.price > static_cast<uint64_t>(INT64_MAX) ||
+      p.strike > static_cast<uint64_t>(INT64_MAX))
     return err(MarginError::kPricing);
   int64_t t = p.expiry > now ? static_cast<int64_t>(p.expiry - now) : 0;
   auto m = bs_price(static_cast<int64_t>(oracle.price), static_cast<int64_t>(p.strike),

@@ -107,8 +107,7 @@ bool verify_proof(const Hash32& root, const SmtKey& key, const std::optional<Byt
       h = smt_leaf_hash(p.other_key, p.other_value_hash);
       leaf_at_end = true;
       break;
-    default:
-      return false;
+    default: return false;
   }
   // internal(leaf, empty) and internal(empty, empty) do not exist in a compacted tree. Such a proof could
   // not match an honest root anyway; refusing it keeps each fact with exactly one proof.
@@ -128,10 +127,18 @@ namespace {
 constexpr uint32_t kEmptyRef = 0xFFFFFFFFu;
 constexpr uint32_t kLeafFlag = 0x80000000u;  // a ref with this bit (and not kEmptyRef) is a leaf index
 
-bool is_leaf(uint32_t ref) { return ref != kEmptyRef && (ref & kLeafFlag) != 0; }
-bool is_branch(uint32_t ref) { return (ref & kLeafFlag) == 0; }
-uint32_t leaf_ref(uint32_t index) { return index | kLeafFlag; }
-uint32_t leaf_index(uint32_t ref) { return ref & ~kLeafFlag; }
+bool is_leaf(uint32_t ref) {
+  return ref != kEmptyRef && (ref & kLeafFlag) != 0;
+}
+bool is_branch(uint32_t ref) {
+  return (ref & kLeafFlag) == 0;
+}
+uint32_t leaf_ref(uint32_t index) {
+  return index | kLeafFlag;
+}
+uint32_t leaf_index(uint32_t ref) {
+  return ref & ~kLeafFlag;
+}
 
 // Fixed-size chunks so that growing never moves an element (get() hands out pointers into leaves) and
 // never copies the whole arena; freed slots are reused.
@@ -353,8 +360,10 @@ struct SparseMerkleTree::Impl {
     // Only keys with the branch's prefix can be its leaves; they are contiguous in sorted order.
     const SmtKey& prefix = any_key(ref);
     const unsigned bits = b.bit;
-    lo = std::lower_bound(lo, hi, prefix, [bits](const SmtKey& k, const SmtKey& p) { return compare_prefix(k, p, bits) < 0; });
-    hi = std::upper_bound(lo, hi, prefix, [bits](const SmtKey& p, const SmtKey& k) { return compare_prefix(p, k, bits) < 0; });
+    lo = std::lower_bound(lo, hi, prefix,
+                          [bits](const SmtKey& k, const SmtKey& p) { return compare_prefix(k, p, bits) < 0; });
+    hi = std::upper_bound(lo, hi, prefix,
+                          [bits](const SmtKey& p, const SmtKey& k) { return compare_prefix(p, k, bits) < 0; });
     if (hi - lo < 2) return false;
     const SmtKey* mid = std::partition_point(lo, hi, [bits](const SmtKey& k) { return smt_bit(k, bits) == 0; });
     return all_requested(b.child[0], lo, mid) && all_requested(b.child[1], mid, hi);
@@ -377,7 +386,9 @@ const Bytes* SparseMerkleTree::get(const SmtKey& key) const {
   return l.key == key ? &l.value : nullptr;
 }
 
-void SparseMerkleTree::put(const SmtKey& key, Bytes value) { (void)exchange(key, std::move(value)); }
+void SparseMerkleTree::put(const SmtKey& key, Bytes value) {
+  (void)exchange(key, std::move(value));
+}
 
 std::optional<Bytes> SparseMerkleTree::exchange(const SmtKey& key, Bytes value) {
   Impl& m = *impl_;
@@ -452,9 +463,13 @@ bool SparseMerkleTree::erase(const SmtKey& key) {
   return true;
 }
 
-size_t SparseMerkleTree::size() const { return impl_->count; }
+size_t SparseMerkleTree::size() const {
+  return impl_->count;
+}
 
-Hash32 SparseMerkleTree::root() { return impl_->subtree_hash(impl_->root, 0); }
+Hash32 SparseMerkleTree::root() {
+  return impl_->subtree_hash(impl_->root, 0);
+}
 
 SmtProof SparseMerkleTree::prove(const SmtKey& key) {
   root();  // every cached hash valid from here on
@@ -506,6 +521,8 @@ Bytes SparseMerkleTree::prove_many(std::span<const SmtKey> keys) {
   return w.take();
 }
 
-uint64_t SparseMerkleTree::hash_count() const { return impl_->hashes; }
+uint64_t SparseMerkleTree::hash_count() const {
+  return impl_->hashes;
+}
 
 }  // namespace opt

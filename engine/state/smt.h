@@ -25,16 +25,18 @@ using SmtKey = Hash32;
 Hash32 smt_leaf_hash(const SmtKey& key, const Hash32& value_hash);
 Hash32 smt_internal_hash(const Hash32& left, const Hash32& right);
 // Bit `depth` of the key (0 = most significant bit of byte 0): 0 goes left, 1 goes right.
-inline int smt_bit(const SmtKey& key, unsigned depth) { return (key[depth >> 3] >> (7 - (depth & 7))) & 1; }
+inline int smt_bit(const SmtKey& key, unsigned depth) {
+  return (key[depth >> 3] >> (7 - (depth & 7))) & 1;
+}
 
 enum class ProofError : uint8_t {
-  kMalformed,        // the bytes do not decode as a proof
-  kNonCanonical,     // structure a compacted tree cannot have (e.g. an internal node over a single leaf)
-  kMisplacedLeaf,    // a leaf whose key does not match the path it sits on
-  kRootMismatch,     // the proof hashes to another root
-  kNotCovered,       // the key's path is not in the proof: a missing witness, never a default value
-  kValueNotRevealed, // the key's leaf is in the proof by hash only; its value was not given
-  kNeedsSibling,     // erasing needs the sibling subtree opened one level (see PartialTree::erase)
+  kMalformed,         // the bytes do not decode as a proof
+  kNonCanonical,      // structure a compacted tree cannot have (e.g. an internal node over a single leaf)
+  kMisplacedLeaf,     // a leaf whose key does not match the path it sits on
+  kRootMismatch,      // the proof hashes to another root
+  kNotCovered,        // the key's path is not in the proof: a missing witness, never a default value
+  kValueNotRevealed,  // the key's leaf is in the proof by hash only; its value was not given
+  kNeedsSibling,      // erasing needs the sibling subtree opened one level (see PartialTree::erase)
   kTooDeep,
 };
 const char* to_string(ProofError e);
@@ -45,8 +47,8 @@ struct SmtProof {
   enum class End : uint8_t { kLeaf = 0, kEmpty = 1, kOtherLeaf = 2 };
   std::vector<Hash32> siblings;  // siblings[d] is the sibling at depth d + 1, from the root down
   End end = End::kEmpty;
-  SmtKey other_key;               // kOtherLeaf: the leaf found on the path
-  Hash32 other_value_hash;        // kOtherLeaf
+  SmtKey other_key;         // kOtherLeaf: the leaf found on the path
+  Hash32 other_value_hash;  // kOtherLeaf
 
   // u8 end | u32 count (<= 256) | count x sibling[32] | kOtherLeaf only: other_key, other_value_hash.
   Bytes encode() const;
@@ -72,7 +74,7 @@ class SparseMerkleTree {
   // put() that hands back the value it replaced (nullopt if the key was absent), moved out rather than
   // copied, for the state's undo journal.
   std::optional<Bytes> exchange(const SmtKey& key, Bytes value);
-  bool erase(const SmtKey& key);             // false if the key was absent
+  bool erase(const SmtKey& key);  // false if the key was absent
   size_t size() const;
 
   Hash32 root();  // rehashes dirty nodes

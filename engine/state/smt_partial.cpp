@@ -38,7 +38,9 @@ struct Node {
   Bytes value;
 };
 
-bool is_leaf_kind(Kind k) { return k == Kind::kHiddenLeaf || k == Kind::kLeaf; }
+bool is_leaf_kind(Kind k) {
+  return k == Kind::kHiddenLeaf || k == Kind::kLeaf;
+}
 
 }  // namespace
 
@@ -76,9 +78,7 @@ struct PartialTree::Impl {
     uint8_t tag = r.u8();
     if (!r.ok()) return err(ProofError::kMalformed);
     switch (tag) {
-      case kTagEmpty:
-        out = kNil;
-        return {};
+      case kTagEmpty: out = kNil; return {};
       case kTagHash: {
         if (depth >= kKeyBits) return err(ProofError::kTooDeep);  // internal nodes sit above depth 256
         Hash32 h = r.fixed<32, HashTag>();
@@ -120,15 +120,15 @@ struct PartialTree::Impl {
         set_bit(path, depth, 0);
         if (auto s = check_canonical(c[0], c[1]); !s) return s;
         for (int side = 0; side < 2; ++side) {
-          if (c[1 - side] == kNil && c[side] != kNil && kind(c[side]) == Kind::kOpaque) nodes[c[side]].known_internal = true;
+          if (c[1 - side] == kNil && c[side] != kNil && kind(c[side]) == Kind::kOpaque)
+            nodes[c[side]].known_internal = true;
         }
         out = alloc(Kind::kInternal);
         nodes[out].child[0] = c[0];
         nodes[out].child[1] = c[1];
         return {};
       }
-      default:
-        return err(ProofError::kMalformed);
+      default: return err(ProofError::kMalformed);
     }
   }
 
@@ -158,15 +158,12 @@ struct PartialTree::Impl {
     Node& n = nodes[i];
     if (!n.dirty) return n.hash;
     switch (n.kind) {
-      case Kind::kOpaque:
-        break;
+      case Kind::kOpaque: break;
       case Kind::kLeaf:
         n.value_hash = keccak256(n.value);
         n.hash = smt_leaf_hash(n.key, n.value_hash);
         break;
-      case Kind::kHiddenLeaf:
-        n.hash = smt_leaf_hash(n.key, n.value_hash);
-        break;
+      case Kind::kHiddenLeaf: n.hash = smt_leaf_hash(n.key, n.value_hash); break;
       case Kind::kInternal: {
         // Children are read by index after the recursive calls: hashing never allocates nodes.
         Hash32 left = hash(n.child[0]);
@@ -236,16 +233,14 @@ Result<std::optional<ByteView>, ProofError> PartialTree::find(const SmtKey& key)
   if (w.end == kNil) return std::optional<ByteView>();  // proven absent: the path ends in an empty subtree
   const Node& n = m.nodes[w.end];
   switch (n.kind) {
-    case Kind::kOpaque:
-      return err(ProofError::kNotCovered);
+    case Kind::kOpaque: return err(ProofError::kNotCovered);
     case Kind::kHiddenLeaf:
       if (n.key == key) return err(ProofError::kValueNotRevealed);
       return std::optional<ByteView>();  // the only key under this path is another one
     case Kind::kLeaf:
       if (n.key == key) return std::optional<ByteView>(ByteView(n.value));
       return std::optional<ByteView>();
-    case Kind::kInternal:
-      break;  // walk() never ends at an internal node
+    case Kind::kInternal: break;  // walk() never ends at an internal node
   }
   return err(ProofError::kNotCovered);
 }
@@ -333,6 +328,8 @@ Status<ProofError> PartialTree::erase(const SmtKey& key) {
   return {};
 }
 
-Hash32 PartialTree::root() { return impl_->hash(impl_->root); }
+Hash32 PartialTree::root() {
+  return impl_->hash(impl_->root);
+}
 
 }  // namespace opt

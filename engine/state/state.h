@@ -92,9 +92,9 @@ class Overlay final : public StateView {
  private:
   struct Slot {
     SmtKey key;
-    bool read = false;              // the base was asked: `base` is its answer
-    bool written = false;           // `value` is the step's write
-    std::optional<ByteView> base;   // a view into the base state
+    bool read = false;             // the base was asked: `base` is its answer
+    bool written = false;          // `value` is the step's write
+    std::optional<ByteView> base;  // a view into the base state
     Bytes value;
   };
   Slot* find(const SmtKey& key);

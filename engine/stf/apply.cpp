@@ -64,7 +64,8 @@ const char* describe(Code c) {
     case Code::kMalformed: return "the transaction does not decode";
     case Code::kBadSignature: return "the signature's v, r or s is invalid";
     case Code::kHighSignature: return "the signature's s is in the upper half of the curve order (malleable)";
-    case Code::kSignerMismatch: return "the signature does not recover to the account (signed for another chain or contract?)";
+    case Code::kSignerMismatch:
+      return "the signature does not recover to the account (signed for another chain or contract?)";
     case Code::kBadNonce: return "the nonce is not the account's next nonce";
     case Code::kZeroAmount: return "a quantity, price or amount is zero";
     case Code::kUnknownInstrument: return "no such instrument";
@@ -122,24 +123,28 @@ struct Stop {
   Code code = Code::kOk;
   StateError error = StateError::kInternal;
 };
-Err<Stop> refuse(Code c) { return err(Stop{false, c, StateError::kInternal}); }
-Err<Stop> fault(StateError e) { return err(Stop{true, Code::kOk, e}); }
+Err<Stop> refuse(Code c) {
+  return err(Stop{false, c, StateError::kInternal});
+}
+Err<Stop> fault(StateError e) {
+  return err(Stop{true, Code::kOk, e});
+}
 
 template <class T>
 using R = Result<T, Stop>;
 using S = Status<Stop>;
 
-#define OPT_TRY(var, expr)                           \
-  auto var##_result = (expr);                        \
+#define OPT_TRY(var, expr)                             \
+  auto var##_result = (expr);                          \
   if (!var##_result) return err(var##_result.error()); \
   auto& var = *var##_result
-#define OPT_CHECK(expr)                        \
-  do {                                         \
+#define OPT_CHECK(expr)                                \
+  do {                                                 \
     if (auto s_ = (expr); !s_) return err(s_.error()); \
   } while (0)
-#define OPT_REQUIRE(cond, code)           \
-  do {                                    \
-    if (!(cond)) return refuse(code);     \
+#define OPT_REQUIRE(cond, code)       \
+  do {                                \
+    if (!(cond)) return refuse(code); \
   } while (0)
 
 constexpr uint64_t kMaxAmount = static_cast<uint64_t>(INT64_MAX);
@@ -161,8 +166,7 @@ bool reduces(int64_t before, int64_t after) {
 
 class Step {
  public:
-  Step(const Params& p, const StepContext& c, Overlay& st, SigCache* cache)
-      : p_(p), ctx_(c), st_(st), cache_(cache) {}
+  Step(const Params& p, const StepContext& c, Overlay& st, SigCache* cache) : p_(p), ctx_(c), st_(st), cache_(cache) {}
 
   R<Receipt> run(const DepositTx& t);
   R<Receipt> run(const TradeTx& t);
@@ -254,7 +258,8 @@ class Step {
   // an oracle leaf, and it drops this step's copies when it does (store_oracle).
   R<MarginResult> margin_of(const AccountLeaf& a) {
     for (const auto& p : a.positions) {
-      bool have = std::any_of(oracles_.begin(), oracles_.end(), [&](const OracleLeaf& o) { return o.underlying == p.underlying; });
+      bool have = std::any_of(oracles_.begin(), oracles_.end(),
+                              [&](const OracleLeaf& o) { return o.underlying == p.underlying; });
       if (have) continue;
       OPT_TRY(o, (load<OracleLeaf>(key_of_oracle(p.underlying), decode_oracle)));
       if (!o) return refuse(Code::kNoOraclePrice);
@@ -563,9 +568,9 @@ R<Receipt> Step::run(const LiquidateTx& t) {
   auto up = mul_div_up(mark, static_cast<int64_t>(l.quantity), kMicro);
   auto down = mul_div_down(mark, static_cast<int64_t>(l.quantity), kMicro);
   // Penalty on the underlying notional taken over, paid by the liquidated account.
-  auto penalty = narrow(ceil_div(static_cast<i128>(oracle->price) * static_cast<i128>(l.quantity) *
-                                     p_.liquidation_penalty_ppm,
-                                 static_cast<i128>(kMicro) * 1'000'000));
+  auto penalty =
+      narrow(ceil_div(static_cast<i128>(oracle->price) * static_cast<i128>(l.quantity) * p_.liquidation_penalty_ppm,
+                      static_cast<i128>(kMicro) * 1'000'000));
   OPT_REQUIRE(up && down && penalty, Code::kOverflow);
   auto reward = mul_div_down(*penalty, p_.liquidator_share_ppm, 1'000'000);
   OPT_REQUIRE(reward.has_value(), Code::kOverflow);
@@ -723,8 +728,8 @@ Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, 
   }
 }
 
-Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, ByteView encoded_tx,
-                                  StateView& state, const ApplyOptions& opts) {
+Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, ByteView encoded_tx, StateView& state,
+                                  const ApplyOptions& opts) {
   auto tx = decode_tx(encoded_tx);
   if (!tx) {
     if (opts.touched) opts.touched->clear();

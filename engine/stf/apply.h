@@ -36,8 +36,8 @@ struct ApplyOptions {
   std::vector<SmtKey>* touched = nullptr;  // if set, receives every key the step read or wrote
 };
 
-Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, ByteView encoded_tx,
-                                  StateView& state, const ApplyOptions& opts = {});
+Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, ByteView encoded_tx, StateView& state,
+                                  const ApplyOptions& opts = {});
 Result<Receipt, StateError> apply(const Params& params, const StepContext& ctx, const Tx& tx, StateView& state,
                                   const ApplyOptions& opts = {});
 

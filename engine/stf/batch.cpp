@@ -2,8 +2,9 @@
 
 namespace opt {
 
-Result<std::vector<Receipt>, StateError> apply_steps(const Params& params, uint64_t timestamp, std::span<const Bytes> steps,
-                                                     size_t inbox_steps, StateView& state, SigCache* cache,
+Result<std::vector<Receipt>, StateError> apply_steps(const Params& params, uint64_t timestamp,
+                                                     std::span<const Bytes> steps, size_t inbox_steps, StateView& state,
+                                                     SigCache* cache,
                                                      const std::function<void(size_t, const Receipt&)>& after_step) {
   std::vector<Receipt> receipts;
   receipts.reserve(steps.size());

@@ -10,8 +10,8 @@
 #include <span>
 
 #include "engine/core/amount.h"
-#include "engine/core/result.h"
 #include "engine/core/codec.h"
+#include "engine/core/result.h"
 #include "engine/state/state.h"
 
 namespace opt {

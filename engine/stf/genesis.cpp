@@ -4,7 +4,9 @@
 
 namespace opt {
 
-Status<StateError> Genesis::build(StateView& state) const { return write_genesis(state, ladder, time); }
+Status<StateError> Genesis::build(StateView& state) const {
+  return write_genesis(state, ladder, time);
+}
 
 StateRoot Genesis::root() const {
   FullState s;

@@ -20,8 +20,12 @@ ByteView be(uint64_t v, uint8_t (&buf)[N]) {
 }
 }  // namespace
 
-SmtKey account_key(const Address& a) { return key_of("account", a.view()); }
-SmtKey fill_key(const OrderHash& h) { return key_of("fill", h.view()); }
+SmtKey account_key(const Address& a) {
+  return key_of("account", a.view());
+}
+SmtKey fill_key(const OrderHash& h) {
+  return key_of("fill", h.view());
+}
 SmtKey instrument_key(uint64_t id) {
   uint8_t b[8];
   return key_of("instrument", be(id, b));
@@ -58,7 +62,9 @@ const Position* AccountLeaf::find(uint64_t instrument) const {
 
 namespace {
 
-void write_u128(Writer& w, u128 v) { w.u64(static_cast<uint64_t>(v >> 64)).u64(static_cast<uint64_t>(v)); }
+void write_u128(Writer& w, u128 v) {
+  w.u64(static_cast<uint64_t>(v >> 64)).u64(static_cast<uint64_t>(v));
+}
 u128 read_u128(Reader& r) {
   u128 hi = r.u64();
   return hi << 64 | r.u64();

@@ -13,12 +13,12 @@
 namespace opt {
 
 // ---- keys ----
-SmtKey account_key(const Address& a);             // keccak256("account" || address)
-SmtKey fill_key(const OrderHash& h);              // keccak256("fill" || orderHash)
-SmtKey instrument_key(uint64_t id);               // keccak256("instrument" || id be64)
-SmtKey oracle_key(uint32_t underlying);           // keccak256("oracle" || underlying be32)
-SmtKey withdrawal_key(uint64_t index);            // keccak256("withdrawal" || index be64)
-SmtKey global_key();                              // keccak256("global")
+SmtKey account_key(const Address& a);    // keccak256("account" || address)
+SmtKey fill_key(const OrderHash& h);     // keccak256("fill" || orderHash)
+SmtKey instrument_key(uint64_t id);      // keccak256("instrument" || id be64)
+SmtKey oracle_key(uint32_t underlying);  // keccak256("oracle" || underlying be32)
+SmtKey withdrawal_key(uint64_t index);   // keccak256("withdrawal" || index be64)
+SmtKey global_key();                     // keccak256("global")
 // keccak256("listing" || underlying be32 || strike be64 || expiry be64 || isCall u8): the id listed for
 // these terms, so a replayed or repeated ListInstrument cannot list a duplicate.
 SmtKey listing_key(uint32_t underlying, uint64_t strike, uint64_t expiry, bool is_call);

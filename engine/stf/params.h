@@ -23,13 +23,13 @@ struct FeeSchedule {
 
 struct Params {
   uint64_t chain_id = 777001;
-  Address rollup_address;  // the EIP-712 verifyingContract
+  Address rollup_address;   // the EIP-712 verifyingContract
   Hash32 domain_separator;  // of {name "optrollup", version "1", chain_id, rollup_address}
   Address admin;            // signs ListInstrument
   std::vector<Address> oracle_committee;
-  uint32_t oracle_threshold = 1;          // M of the N committee members must sign a PriceReport
-  uint64_t oracle_staleness = 300;        // seconds after which marks are stale
-  uint64_t max_volatility = 10'000'000;   // 1000%: a report above it is refused
+  uint32_t oracle_threshold = 1;         // M of the N committee members must sign a PriceReport
+  uint64_t oracle_staleness = 300;       // seconds after which marks are stale
+  uint64_t max_volatility = 10'000'000;  // 1000%: a report above it is refused
   FeeSchedule fees;
   MarginParams margin;
   uint32_t liquidation_penalty_ppm = 5'000;  // 0.5% of the underlying notional taken over

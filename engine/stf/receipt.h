@@ -10,42 +10,42 @@ namespace opt {
 
 enum class Code : uint8_t {
   kOk = 0,
-  kMalformed,               // the bytes do not decode as a transaction
-  kBadSignature,            // bad v, r or s
-  kHighSignature,           // s above n/2 (malleated)
-  kSignerMismatch,          // recovers to another address (also: signed for another chain or contract)
-  kBadNonce,                // Withdraw/Liquidate nonce is not the account's nonce
-  kZeroAmount,              // a zero quantity, price or amount
+  kMalformed,       // the bytes do not decode as a transaction
+  kBadSignature,    // bad v, r or s
+  kHighSignature,   // s above n/2 (malleated)
+  kSignerMismatch,  // recovers to another address (also: signed for another chain or contract)
+  kBadNonce,        // Withdraw/Liquidate nonce is not the account's nonce
+  kZeroAmount,      // a zero quantity, price or amount
   kUnknownInstrument,
-  kInstrumentMismatch,      // the two orders name different instruments
-  kSameSide,                // both orders buy or both sell
-  kSelfTrade,               // maker and taker are one account
+  kInstrumentMismatch,  // the two orders name different instruments
+  kSameSide,            // both orders buy or both sell
+  kSelfTrade,           // maker and taker are one account
   kPriceOutsideLimit,
-  kFeeAboveMax,             // the schedule's fee per contract exceeds an order's maxFee
+  kFeeAboveMax,  // the schedule's fee per contract exceeds an order's maxFee
   kOrderExpired,
-  kInstrumentExpired,       // no new trades or liquidations once an instrument reaches expiry
-  kOverfill,                // filled + qty above the order's quantity
+  kInstrumentExpired,  // no new trades or liquidations once an instrument reaches expiry
+  kOverfill,           // filled + qty above the order's quantity
   kOrderCancelled,
-  kBadFlags,                // unknown order flag bits
-  kPostOnlyTaker,           // a post-only order may only rest, never take
+  kBadFlags,       // unknown order flag bits
+  kPostOnlyTaker,  // a post-only order may only rest, never take
   kReduceOnlyViolated,
-  kUnderMargin,             // would end below initial margin without reducing risk
+  kUnderMargin,  // would end below initial margin without reducing risk
   kTooManyPositions,
-  kStaleOracle,             // marks older than the staleness limit: no new risk, no liquidation
-  kNoOraclePrice,           // no report yet for an underlying the step needs
-  kNotCommittee,            // a report signature from outside the oracle committee
+  kStaleOracle,    // marks older than the staleness limit: no new risk, no liquidation
+  kNoOraclePrice,  // no report yet for an underlying the step needs
+  kNotCommittee,   // a report signature from outside the oracle committee
   kDuplicateSigner,
   kNotEnoughSignatures,
-  kStaleReport,             // timestamp not newer than the last report
-  kReportInFuture,          // timestamp after the batch's timestamp
-  kBadReport,               // zero price or volatility out of range
+  kStaleReport,     // timestamp not newer than the last report
+  kReportInFuture,  // timestamp after the batch's timestamp
+  kBadReport,       // zero price or volatility out of range
   kNotAdmin,
   kDuplicateInstrument,
-  kBadInstrumentTerms,      // zero strike, expiry off the 30-minute grid or already past
-  kNotLiquidatable,         // the account meets maintenance margin
+  kBadInstrumentTerms,  // zero strike, expiry off the 30-minute grid or already past
+  kNotLiquidatable,     // the account meets maintenance margin
   kNoPosition,
   kSelfLiquidation,
-  kNotExpired,              // Expire or Settle before the instrument's expiry
+  kNotExpired,  // Expire or Settle before the instrument's expiry
   kAlreadyExpired,
   kNotYetSettleable,        // expiry passed, but no Expire step fixed the settlement price yet
   kSettlementUnavailable,   // no oracle report at or after expiry yet
@@ -70,7 +70,7 @@ struct Receipt {
 // Step inputs that are not in the transaction: set per batch by the proposer and checked by the L1
 // (docs/l1.md, "Steps"), so the referee has them too.
 struct StepContext {
-  uint64_t timestamp = 0;   // the batch's L2 timestamp, unix seconds
+  uint64_t timestamp = 0;  // the batch's L2 timestamp, unix seconds
   // True for the batch's first steps, the L1 inbox messages it consumes. Deposit and ForcedWithdraw are
   // executed only there: a proposer that writes a Deposit among its own transactions must not be able to
   // credit money the L1 escrow never received.

@@ -60,8 +60,12 @@ void expect(bool cond, const std::string& what) {
   if (!cond) throw Failure(what);
 }
 
-const PrivateKey& dev(size_t i) { return devnet::dev_keys()[i]; }
-const Address& dev_addr(size_t i) { return devnet::dev_addresses()[i]; }
+const PrivateKey& dev(size_t i) {
+  return devnet::dev_keys()[i];
+}
+const Address& dev_addr(size_t i) {
+  return devnet::dev_addresses()[i];
+}
 
 class World {
  public:
@@ -95,7 +99,8 @@ class World {
   }
 
   void l1_deposit(size_t user, int64_t amount) {
-    auto r = port_->submit(dev(user), l1::make_deposit(dev_addr(user), dev_addr(user), static_cast<uint64_t>(amount), 0));
+    auto r =
+        port_->submit(dev(user), l1::make_deposit(dev_addr(user), dev_addr(user), static_cast<uint64_t>(amount), 0));
     expect(r.ok(), "deposit: " + (r ? "" : r.error().message));
   }
   void l1_forced_withdraw(size_t user, int64_t amount) {
@@ -131,8 +136,9 @@ class World {
       if (fault && *fault == i) corrupt(touched, steps[i]);
       roots.push_back(Hash32::from(state_.root()));
     }
-    l1::PostBatchArgs args{p.index, roots.front(), roots.back(), txs.size(), head.inbox_length,
-                           chain_->inbox_accumulator(head.inbox_length), ts};
+    l1::PostBatchArgs args{p.index,    roots.front(),     roots.back(),
+                           txs.size(), head.inbox_length, chain_->inbox_accumulator(head.inbox_length),
+                           ts};
     auto r = port_->submit(dev(devnet::kProposer),
                            l1::make_post_batch(dev_addr(devnet::kProposer), args, l1::compress_batch(txs), 0));
     expect(r.ok(), "post batch: " + (r ? "" : r.error().code + " " + r.error().message));
@@ -186,11 +192,15 @@ class World {
         case 0: {  // trade at the mark
           int64_t mark = mark_of(inst);
           int64_t qty = static_cast<int64_t>(100'000 + rng_.below(900'000));
-          Order mo{dev_addr(a), inst, false, static_cast<uint64_t>(qty), static_cast<uint64_t>(mark), 500'000, rng_.next(), now + 3600, 0};
-          Order to{dev_addr(b), inst, true, static_cast<uint64_t>(qty), static_cast<uint64_t>(mark), 500'000, rng_.next(), now + 3600, 0};
+          Order mo{dev_addr(a), inst,       false, static_cast<uint64_t>(qty), static_cast<uint64_t>(mark), 500'000,
+                   rng_.next(), now + 3600, 0};
+          Order to{dev_addr(b), inst,       true, static_cast<uint64_t>(qty), static_cast<uint64_t>(mark), 500'000,
+                   rng_.next(), now + 3600, 0};
           orders_.push_back({mo, a});
-          txs.push_back(encode_tx(TradeTx{{mo, *sign(typed_digest(dom, mo), dev(a))}, {to, *sign(typed_digest(dom, to), dev(b))},
-                                          static_cast<uint64_t>(qty), static_cast<uint64_t>(mark)}));
+          txs.push_back(encode_tx(TradeTx{{mo, *sign(typed_digest(dom, mo), dev(a))},
+                                          {to, *sign(typed_digest(dom, to), dev(b))},
+                                          static_cast<uint64_t>(qty),
+                                          static_cast<uint64_t>(mark)}));
           break;
         }
         case 1: {  // cancel an order seen before (or a fresh hash)
@@ -215,7 +225,8 @@ class World {
         }
         case 3: {
           uint64_t expiry = ((now + 7200) / 1800 + rng_.below(10)) * 1800;
-          ListInstrument l{devnet::kEth, (2000 + rng_.below(30) * 100) * static_cast<uint64_t>(kUsdc), expiry, rng_.below(2) == 0};
+          ListInstrument l{devnet::kEth, (2000 + rng_.below(30) * 100) * static_cast<uint64_t>(kUsdc), expiry,
+                           rng_.below(2) == 0};
           txs.push_back(encode_tx(ListInstrumentTx{l, *sign(typed_digest(dom, l), dev(devnet::kAdmin))}));
           break;
         }
@@ -280,9 +291,8 @@ class World {
     challengers_[i] = std::move(*c);
   }
   void set_defender(Behaviour b) {
-    defender_ = std::make_unique<Defender>(dev(devnet::kProposer), *port_,
-                                           [this](uint64_t batch) { return claimed(batch); }, opt_.log,
-                                           make_strategy(b));
+    defender_ = std::make_unique<Defender>(
+        dev(devnet::kProposer), *port_, [this](uint64_t batch) { return claimed(batch); }, opt_.log, make_strategy(b));
   }
 
   l1::L1Chain& chain() { return *chain_; }
@@ -378,8 +388,8 @@ std::string SimReport::line() const {
   if (!fault_tx.empty()) out << " fault_after=" << fault_tx;
   for (const auto& g : games)
     out << " | game " << g.game << " batch " << g.batch << " steps=" << g.steps << " rounds=" << g.rounds
-        << " moves=" << g.moves << " " << g.status << " (" << g.end_reason << ")" << (g.honest_won ? "" : " HONEST LOST")
-        << (g.moves_ok ? "" : " MOVES OFF");
+        << " moves=" << g.moves << " " << g.status << " (" << g.end_reason << ")"
+        << (g.honest_won ? "" : " HONEST LOST") << (g.moves_ok ? "" : " MOVES OFF");
   out << " | " << virtual_seconds << " s" << (ok ? "" : " | FAILED: " + failure);
   return out.str();
 }
@@ -396,8 +406,8 @@ void SimTotals::add(const SimReport& r) {
 
 std::string SimTotals::summary() const {
   return "games: " + std::to_string(games) + " honest_wins: " + std::to_string(honest_wins) +
-         " proposer_wrong: " + std::to_string(proposer_wrong) + " challenger_wrong: " + std::to_string(challenger_wrong) +
-         " moves_off: " + std::to_string(moves_off);
+         " proposer_wrong: " + std::to_string(proposer_wrong) +
+         " challenger_wrong: " + std::to_string(challenger_wrong) + " moves_off: " + std::to_string(moves_off);
 }
 
 SimReport simulate(const SimOptions& o) {
@@ -548,7 +558,8 @@ SimReport simulate(const SimOptions& o) {
       for (size_t i = 0; i < w.challengers().size(); ++i) {
         auto& c = w.challengers()[i];
         bool malicious = rep.scenario == Scenario::kManyChallengers && i == 2;
-        if (c && !malicious) expect(Hash32::from(c->honest_root()) == tip, "an honest challenger disagrees with the reposted tip");
+        if (c && !malicious)
+          expect(Hash32::from(c->honest_root()) == tip, "an honest challenger disagrees with the reposted tip");
       }
     } else {
       l1::L1Account p = w.chain().account(dev_addr(devnet::kProposer));

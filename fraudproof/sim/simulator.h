@@ -5,11 +5,10 @@
 // `optrollup simulate`.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <cstdint>
 
 namespace opt::l1 {
 class L1Chain;
@@ -33,9 +32,9 @@ const char* to_string(Scenario s);
 
 struct SimOptions {
   uint64_t seed = 1;
-  uint64_t degree = 0;        // 0: chosen by the seed among 2, 4 and 16
-  int scenario = -1;          // -1: chosen by the seed
-  std::string work_dir;       // for the restarted agent's SQLite file (a temp directory if empty)
+  uint64_t degree = 0;                          // 0: chosen by the seed among 2, 4 and 16
+  int scenario = -1;                            // -1: chosen by the seed
+  std::string work_dir;                         // for the restarted agent's SQLite file (a temp directory if empty)
   std::function<void(const std::string&)> log;  // agent log lines, if wanted
   // Called once the games are over (before the proposer reposts): the simulated L1 and its games, for a
   // test to check the outcomes (bonds, stakes, batch status) on the L1 itself.

@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -31,8 +31,12 @@ Request make_request(const std::string& method, const std::string& target, const
   return r;
 }
 
-json body_of(const Response& r) { return json::parse(r.body); }
-std::string error_code(const Response& r) { return body_of(r)["error"]["code"].get<std::string>(); }
+json body_of(const Response& r) {
+  return json::parse(r.body);
+}
+std::string error_code(const Response& r) {
+  return body_of(r)["error"]["code"].get<std::string>();
+}
 
 std::shared_ptr<Router> test_router() {
   auto router = std::make_shared<Router>();
@@ -78,7 +82,9 @@ ServerOptions test_options() {
   return o;
 }
 
-std::string base_url(const Server& s) { return "http://127.0.0.1:" + std::to_string(s.port()); }
+std::string base_url(const Server& s) {
+  return "http://127.0.0.1:" + std::to_string(s.port());
+}
 
 // A raw blocking socket, for what a well-behaved client never sends.
 class RawConn {

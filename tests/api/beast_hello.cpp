@@ -8,6 +8,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -15,13 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -35,7 +34,9 @@ const std::string kBody = R"({"hello":"world"})";
 class Session : public std::enable_shared_from_this<Session> {
  public:
   explicit Session(tcp::socket&& socket) : stream_(std::move(socket)) {}
-  void run() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); }); }
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
 
  private:
   void read() {

@@ -59,7 +59,7 @@ struct Options {
 };
 
 struct Result {
-  uint64_t requests = 0;        // completed responses in the measured window
+  uint64_t requests = 0;          // completed responses in the measured window
   uint64_t transport_errors = 0;  // connections lost or refused (each is reopened)
   std::map<int, uint64_t> statuses;
   double seconds = 0;

@@ -20,10 +20,11 @@
 namespace {
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "loadgen: %s\nusage: loadgen --port P [--connections N] [--threads N] [--warmup-ms N] [--duration-ms N]\n"
-               "               (--get PATH ... | --post PATH --bodies FILE)\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "loadgen: %s\nusage: loadgen --port P [--connections N] [--threads N] [--warmup-ms N] [--duration-ms N]\n"
+      "               (--get PATH ... | --post PATH --bodies FILE)\n",
+      why.c_str());
   std::exit(2);
 }
 

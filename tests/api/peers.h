@@ -8,10 +8,9 @@
 
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace opt::bench {
 
@@ -38,7 +37,8 @@ inline LoadResult run_loadgen(const std::string& args) {
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
   int status = ::pclose(p);
-  if (status != 0 || out.empty()) throw std::runtime_error("loadgen failed (status " + std::to_string(status) + "): " + cmd);
+  if (status != 0 || out.empty())
+    throw std::runtime_error("loadgen failed (status " + std::to_string(status) + "): " + cmd);
   auto j = nlohmann::json::parse(out);
   LoadResult r;
   r.requests = j.at("requests").get<uint64_t>();

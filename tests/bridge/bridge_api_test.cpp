@@ -1,7 +1,5 @@
 // The L1 HTTP API: handlers through the Router without sockets (shapes, validation, status codes, no state
 // change on refusal), then the same over loopback with L1Service and the typed L1Client.
-#include "tests/bridge/bridge_fixture.h"
-
 #include <set>
 #include <thread>
 
@@ -10,6 +8,7 @@
 #include "engine/core/merkle.h"
 #include "engine/state/smt.h"
 #include "engine/stf/leaves.h"
+#include "tests/bridge/bridge_fixture.h"
 
 namespace opt::l1::test {
 
@@ -221,14 +220,16 @@ TEST_CASE("API: blocks, events, actions, batches, inbox, withdrawals") {
   CHECK(api.get("/l1/v1/inbox?from=5")["messages"].empty());
 
   CHECK(api.get("/l1/v1/withdrawals/0")["claimed"] == false);
-  auto claim = signed_by(*f.chain, key(3), make_finalize_withdrawal({}, 0, w, tree.prove(withdrawal_key(0)).encode(), 0));
+  auto claim =
+      signed_by(*f.chain, key(3), make_finalize_withdrawal({}, 0, w, tree.prove(withdrawal_key(0)).encode(), 0));
   auto r = api.post_action(request_to_json(claim));
   REQUIRE_MESSAGE(r.status == 200, r.body);
   CHECK(api.get("/l1/v1/withdrawals/0")["claimed"] == true);
   CHECK(api.error_code(api.call("GET", "/l1/v1/withdrawals/x")) == "bad_parameter");
   // A forged proof through the API: 422 bad_proof.
   WithdrawalLeaf forged{1, addr(1), addr(1), 4 * kUsdc};
-  auto bad = signed_by(*f.chain, key(3), make_finalize_withdrawal({}, 0, forged, tree.prove(withdrawal_key(0)).encode(), 0));
+  auto bad =
+      signed_by(*f.chain, key(3), make_finalize_withdrawal({}, 0, forged, tree.prove(withdrawal_key(0)).encode(), 0));
   auto br = api.post_action(request_to_json(bad));
   CHECK(br.status == 422);
   CHECK(api.error_code(br) == "bad_proof");

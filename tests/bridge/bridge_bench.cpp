@@ -3,11 +3,12 @@
 //   l1_post_verify_10k_batch_ms  what the L1 does with a 10,000-trade batch: decompress, frame, txDataRoot
 //   l1_bytes_per_trade         compressed batch bytes per trade (target 160 B), for trades where makers'
 //                              orders rest and fill many takers, as in a real order book
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
-#include <unistd.h>
 
 #include "bridge/client.h"
 #include "bridge/compress.h"
@@ -132,7 +133,7 @@ std::vector<Bytes> realistic_trades(size_t n) {
     if (resting_left == 0) {  // a maker posts a new resting order that several takers will hit
       const Maker& m = makers[next() % makers.size()];
       Order o{m.address, 1 + next() % 40, (next() & 1) != 0, 50'000'000, 100'000'000 + (next() % 400) * 250'000,
-              300'000, salt++, now + 7 * 86400, kPostOnly};
+              300'000,   salt++,          now + 7 * 86400,   kPostOnly};
       resting = SignedOrder{o, *sign(Hash32::from(order_hash(sep, o)), m.key)};
       resting_left = 3 + next() % 15;
     }
@@ -189,7 +190,8 @@ void bench_batches() {
     best_r = std::min(best_r, (all - fr) * 1e3);
   }
   char note[160];
-  std::snprintf(note, sizeof note, "decompress %.1f + frame %.1f + txDataRoot %.1f ms, best of 10", best_z, best_f, best_r);
+  std::snprintf(note, sizeof note, "decompress %.1f + frame %.1f + txDataRoot %.1f ms, best of 10", best_z, best_f,
+                best_r);
   bench::report("l1_post_verify_10k_batch_ms", best, "ms", note);
 
   // The whole PostBatch action on the chain: signature, checks, the above, and the SQLite commit.

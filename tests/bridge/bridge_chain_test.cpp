@@ -1,8 +1,7 @@
 // The chain itself: action types and signing, nonces, refusals that change nothing, deposits and the
 // inbox accumulator, forced withdrawals, proposer stakes, blocks and events.
-#include "tests/bridge/bridge_fixture.h"
-
 #include "engine/core/eip712.h"
+#include "tests/bridge/bridge_fixture.h"
 #include "tests/test_util.h"
 
 namespace opt::l1::test {
@@ -16,15 +15,16 @@ TEST_CASE("action specs parse their encodeType strings") {
   CHECK(s.fields[9].name == "nonce");
   CHECK(s.data_field == "dataHash");
   CHECK(s.type_hash == keccak256(kPostBatchType));
-  CHECK(deposit_spec().type_hash == keccak256(std::string_view(
-                                        "Deposit(address sender,address recipient,uint64 amount,uint64 nonce)")));
+  CHECK(deposit_spec().type_hash ==
+        keccak256(std::string_view("Deposit(address sender,address recipient,uint64 amount,uint64 nonce)")));
 
-  CHECK_FALSE(ActionSpec::make("x", "X(uint64 nonce)").ok());                              // no sender
-  CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint64 amount)").ok());              // no nonce last
-  CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint256 a,uint64 nonce)").ok());     // unsupported
+  CHECK_FALSE(ActionSpec::make("x", "X(uint64 nonce)").ok());                           // no sender
+  CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint64 amount)").ok());           // no nonce last
+  CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint256 a,uint64 nonce)").ok());  // unsupported
   CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint64 a,uint64 a,uint64 nonce)").ok());
-  CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint64 nonce)", "nonce").ok());      // data field not bytes32
-  auto arr = ActionSpec::make("dissect", "Dissect(address sender,uint64 game,bytes32[] roots,uint8 k,bool b,uint64 nonce)");
+  CHECK_FALSE(ActionSpec::make("x", "X(address sender,uint64 nonce)", "nonce").ok());  // data field not bytes32
+  auto arr =
+      ActionSpec::make("dissect", "Dissect(address sender,uint64 game,bytes32[] roots,uint8 k,bool b,uint64 nonce)");
   REQUIRE(arr.ok());
   CHECK(arr->fields[2].kind == FieldKind::kBytes32Array);
   CHECK(arr->fields[3].bits == 8);
@@ -84,14 +84,19 @@ TEST_CASE("L1 action digests and signatures match ethers v6") {
   CHECK(d.digest(sep).hex() == "0xcb86efc22a87286ca3a1e6e935b45934a607f9376c46ebf39e6b42d43ba0b013");
   REQUIRE(sign_action(d, key(1), sep).ok());
   CHECK(d.signature.hex() ==
-        "0x8b262dbe77fe1043aba76360017b91a7eecff93d52a9c43d1b1344b76f4654895f0fec12e240698e91d39991e50e252acbcc73a45aa7014dc"
+        "0x8b262dbe77fe1043aba76360017b91a7eecff93d52a9c43d1b1344b76f4654895f0fec12e240698e91d39991e50e252acbcc73a45aa7"
+        "014dc"
         "415d6a12ad8aff51b");
 
   Hash32 z;
   for (auto& b : z.bytes) b = 0x11;
   Action p(post_batch_spec());
   p.set("sender", addr(1)).set("index", uint64_t{3}).set("prevRoot", z).set("postRoot", z).set("txCount", uint64_t{4});
-  p.set("dataHash", z).set("inboxTo", uint64_t{5}).set("inboxAcc", z).set("l2Timestamp", uint64_t{6}).set("nonce", uint64_t{7});
+  p.set("dataHash", z)
+      .set("inboxTo", uint64_t{5})
+      .set("inboxAcc", z)
+      .set("l2Timestamp", uint64_t{6})
+      .set("nonce", uint64_t{7});
   CHECK(p.digest(sep).hex() == "0xa4dce291b721639a808f40679bbc4f58d0e661ef048e2d378b800d38298fadef");
 
   Hash32 z2;
@@ -124,7 +129,8 @@ TEST_CASE("message JSON round-trips and is strict") {
     auto r = message_from_json(deposit_spec(), m);
     return r.ok() ? std::string("ok") : r.error().wire_code() + ": " + r.error().message;
   };
-  nlohmann::json good = {{"sender", to_checksum(addr(0))}, {"recipient", to_checksum(addr(1))}, {"amount", "5"}, {"nonce", 0}};
+  nlohmann::json good = {
+      {"sender", to_checksum(addr(0))}, {"recipient", to_checksum(addr(1))}, {"amount", "5"}, {"nonce", 0}};
   CHECK(refused(good) == "ok");
   auto with = [&](const char* k, nlohmann::json v) {
     auto m = good;
@@ -140,7 +146,7 @@ TEST_CASE("message JSON round-trips and is strict") {
   CHECK(with("amount", true).find("bad_field") == 0);
   CHECK(with("amount", "18446744073709551615") == "ok");
   CHECK(with("recipient", "0x1234").find("bad_field") == 0);
-  CHECK(with("recipient", "70997970C51812dc3A010C7d01b50e0d17dc79C8").find("bad_field") == 0);  // no 0x
+  CHECK(with("recipient", "70997970C51812dc3A010C7d01b50e0d17dc79C8").find("bad_field") == 0);    // no 0x
   CHECK(with("recipient", "0x70997970c51812dc3A010C7d01b50e0d17dc79C8").find("bad_field") == 0);  // bad checksum
   CHECK(with("recipient", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8") == "ok");                 // all lower
   CHECK(with("extra", 1).find("bad_field") == 0);
@@ -205,9 +211,15 @@ TEST_CASE("refusals change nothing, not even the nonce") {
     CHECK(snapshot(*f.chain) == before);
   };
 
-  SUBCASE("insufficient funds") { expect(f.submit(1, make_deposit({}, addr(1), kGenesisUsdc + 1, 0)), "insufficient_funds"); }
-  SUBCASE("zero amount") { expect(f.submit(1, make_deposit({}, addr(1), 0, 0)), "zero_amount"); }
-  SUBCASE("zero recipient") { expect(f.submit(1, make_deposit({}, Address{}, 5, 0)), "bad_recipient"); }
+  SUBCASE("insufficient funds") {
+    expect(f.submit(1, make_deposit({}, addr(1), kGenesisUsdc + 1, 0)), "insufficient_funds");
+  }
+  SUBCASE("zero amount") {
+    expect(f.submit(1, make_deposit({}, addr(1), 0, 0)), "zero_amount");
+  }
+  SUBCASE("zero recipient") {
+    expect(f.submit(1, make_deposit({}, Address{}, 5, 0)), "bad_recipient");
+  }
   SUBCASE("wrong nonce (replay of an accepted action)") {
     expect(f.chain->submit(signed_by(*f.chain, key(0), make_deposit({}, addr(0), 10, 0), 0)), "bad_nonce");
   }
@@ -270,7 +282,9 @@ TEST_CASE("refusals change nothing, not even the nonce") {
     auto fake = *ActionSpec::make("deposit", "Deposit(address sender,uint64 amount,uint64 nonce)");
     expect(f.submit(1, Action(fake)), "unknown_action");
   }
-  SUBCASE("forced withdrawal of nothing") { expect(f.submit(1, make_forced_withdraw({}, 0, 0)), "zero_amount"); }
+  SUBCASE("forced withdrawal of nothing") {
+    expect(f.submit(1, make_forced_withdraw({}, 0, 0)), "zero_amount");
+  }
   SUBCASE("stake above the bond balance") {
     expect(f.submit(1, make_register_proposer({}, kGenesisBond + 1, 0)), "insufficient_funds");
   }

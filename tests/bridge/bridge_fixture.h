@@ -3,12 +3,12 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
-#include <unistd.h>
 
 #include "bridge/chain.h"
 #include "bridge/client.h"
@@ -37,8 +37,12 @@ std::string why(const Result<T, L1Error>& r) {
   return r.ok() ? std::string() : std::to_string(r.error().status) + " " + r.error().code + ": " + r.error().message;
 }
 
-inline const PrivateKey& key(size_t dev) { return dev_accounts().at(dev).key; }
-inline const Address& addr(size_t dev) { return dev_accounts().at(dev).address; }
+inline const PrivateKey& key(size_t dev) {
+  return dev_accounts().at(dev).key;
+}
+inline const Address& addr(size_t dev) {
+  return dev_accounts().at(dev).address;
+}
 
 inline Hash32 root_of(uint8_t tag) {
   Hash32 h;
@@ -88,8 +92,12 @@ class Fixture {
   }
   std::string db() const { return dir.file("l1.sqlite"); }
 
-  Result<Accepted, Refusal> submit(size_t dev, Action a) { return chain->submit(signed_by(*chain, key(dev), std::move(a))); }
-  Result<Accepted, Refusal> submit_key(const PrivateKey& k, Action a) { return chain->submit(signed_by(*chain, k, std::move(a))); }
+  Result<Accepted, Refusal> submit(size_t dev, Action a) {
+    return chain->submit(signed_by(*chain, key(dev), std::move(a)));
+  }
+  Result<Accepted, Refusal> submit_key(const PrivateKey& k, Action a) {
+    return chain->submit(signed_by(*chain, k, std::move(a)));
+  }
 
   // Moves the clock and seals: the next actions run in a block `s` seconds later.
   void advance(uint64_t s) {

@@ -1,12 +1,11 @@
 // Persistence: the chain is its SQLite log replayed. Close and reopen gives the identical state; a crash
 // with an open block loses nothing that was acknowledged; the genesis config is checked; a tampered log
 // is refused; and two chains fed the same actions at the same times agree on every block hash.
-#include "tests/bridge/bridge_fixture.h"
-
 #include <sqlite3.h>
 
 #include "engine/state/smt.h"
 #include "engine/stf/leaves.h"
+#include "tests/bridge/bridge_fixture.h"
 
 namespace opt::l1::test {
 
@@ -123,7 +122,8 @@ TEST_CASE("a sealed block whose contents change no longer matches its stored has
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(f.db().c_str(), &db) == SQLITE_OK);
   // Move the second action into the first block: every signature stays valid, the block hash does not.
-  REQUIRE(sqlite3_exec(db, "UPDATE actions SET block = 0, idx = 1 WHERE seq = 2", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE actions SET block = 0, idx = 1 WHERE seq = 2", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
   sqlite3_close(db);
   auto r = L1Chain::open(f.db(), f.clock, OpenOptions{});
   REQUIRE_FALSE(r.ok());

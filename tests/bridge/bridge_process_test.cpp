@@ -1,12 +1,11 @@
 // The real `optrollup l1` process: actions over HTTP, kill -9 between (and during) steps, restart, and
 // nothing that was acknowledged is lost. Ends with a clean SIGTERM shutdown.
-#include "tests/bridge/bridge_fixture.h"
-
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include "tests/bridge/bridge_fixture.h"
 #include "tests/support/child_process.h"
 
 namespace opt::l1::test {

@@ -1,11 +1,10 @@
 // The rollup contract: every PostBatch rule and refusal, the commitment chain, finality (period,
 // predecessor, disputes), removal, step inputs, and the extension point the fraud-proof game will use
 // (exercised here by a toy game).
-#include "tests/bridge/bridge_fixture.h"
-
 #include <set>
 
 #include "engine/core/merkle.h"
+#include "tests/bridge/bridge_fixture.h"
 
 namespace opt::l1::test {
 
@@ -20,8 +19,9 @@ class ToyGame final : public L1Extension {
     std::vector<ActionDef> out;
     out.push_back({*ActionSpec::make("toy_challenge", "ToyChallenge(address sender,uint64 batch,uint64 nonce)"),
                    [this](L1Context& ctx, const Action& a) { return challenge(ctx, a); }});
-    out.push_back({*ActionSpec::make("toy_resolve", "ToyResolve(address sender,uint64 batch,bool challengerWins,uint64 nonce)"),
-                   [this](L1Context& ctx, const Action& a) { return resolve(ctx, a); }});
+    out.push_back(
+        {*ActionSpec::make("toy_resolve", "ToyResolve(address sender,uint64 batch,bool challengerWins,uint64 nonce)"),
+         [this](L1Context& ctx, const Action& a) { return resolve(ctx, a); }});
     out.push_back({*ActionSpec::make("toy_botch", "ToyBotch(address sender,uint64 batch,uint64 nonce)"),
                    [](L1Context& ctx, const Action& a) -> Result<nlohmann::json, Refusal> {
                      (void)ctx.lock_bond(a.sender(), 5);
@@ -164,8 +164,12 @@ TEST_CASE("PostBatch refusals") {
   };
   auto p = honest;
 
-  SUBCASE("not a proposer") { expect(3, p, "not_proposer"); }
-  SUBCASE("stake below the minimum") { expect(1, p, "insufficient_stake"); }
+  SUBCASE("not a proposer") {
+    expect(3, p, "not_proposer");
+  }
+  SUBCASE("stake below the minimum") {
+    expect(1, p, "insufficient_stake");
+  }
   SUBCASE("index not the next one (no gaps, no reuse)") {
     p.args.index = 0;
     expect(0, p, "bad_index");
@@ -241,7 +245,9 @@ TEST_CASE("PostBatch refusals") {
     f2.args.post_root = f.chain->head().tip_root;
     CHECK(f.post(0, f2).ok());
   }
-  SUBCASE("the honest batch is accepted") { CHECK(f.post(0, honest).ok()); }
+  SUBCASE("the honest batch is accepted") {
+    CHECK(f.post(0, honest).ok());
+  }
 }
 
 TEST_CASE("forced inclusion: a proposer that censors an old inbox message cannot post") {

@@ -2,11 +2,10 @@
 // L2 -> batch posted -> Withdraw (and a forced withdrawal) on L2 -> batches final after the period ->
 // claims on L1 paid once; the escrow invariant and L1/L2 agreement checked throughout. Every batch is also
 // re-executed from the L1's own data (step_input), as a challenger would, and must reach its postRoot.
-#include "tests/bridge/bridge_fixture.h"
-
 #include "engine/core/eip712.h"
 #include "engine/stf/apply.h"
 #include "engine/stf/leaves.h"
+#include "tests/bridge/bridge_fixture.h"
 
 namespace opt::l1::test {
 
@@ -29,7 +28,8 @@ struct L2Node {
   FullState state;
 
   Receipt step(ByteView tx, uint64_t timestamp) {
-    const bool inbox = !tx.empty() && (tx[0] == static_cast<uint8_t>(TxType::kDeposit) || tx[0] == static_cast<uint8_t>(TxType::kForcedWithdraw));
+    const bool inbox = !tx.empty() && (tx[0] == static_cast<uint8_t>(TxType::kDeposit) ||
+                                       tx[0] == static_cast<uint8_t>(TxType::kForcedWithdraw));
     auto r = apply(params, StepContext{timestamp, inbox}, tx, state);
     REQUIRE(r.ok());
     return *r;
@@ -81,7 +81,8 @@ TEST_CASE("scenario: deposit, L2 execution, withdrawal, finality, claim paid onc
   f.advance(2);
   uint64_t ts0 = f.chain->now();
   for (const auto& m : f.chain->inbox(0, 10)) CHECK(node.step(m.l2_tx, ts0).ok());
-  CHECK(*decode_account(*node.state.find(account_key(addr(1)))) == AccountLeaf{0, 5000 * static_cast<int64_t>(kUsdc), {}});
+  CHECK(*decode_account(*node.state.find(account_key(addr(1)))) ==
+        AccountLeaf{0, 5000 * static_cast<int64_t>(kUsdc), {}});
   auto p0 = f.honest_post({}, node.root());
   p0.args.l2_timestamp = ts0;
   REQUIRE(f.post(0, p0).ok());

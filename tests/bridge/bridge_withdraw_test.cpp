@@ -1,9 +1,8 @@
 // FinalizeWithdrawal: paid once, only from a final root, only for a leaf that is really under it; and a
 // randomized run of every action type with the conservation invariants checked after each one.
-#include "tests/bridge/bridge_fixture.h"
-
 #include "engine/state/smt.h"
 #include "engine/stf/leaves.h"
+#include "tests/bridge/bridge_fixture.h"
 #include "tests/test_util.h"
 
 namespace opt::l1::test {
@@ -173,14 +172,17 @@ TEST_CASE("property: random actions keep escrow == deposited - paid and both sup
       case 1: {  // deposits, some refused (too large)
         uint64_t amount = rng.coin() ? rng.below(1000 * kUsdc) + 1 : kGenesisUsdc * 2;
         auto r = f.submit(dev, make_deposit({}, addr(rng.below(10)), amount, 0));
-        if (r.ok()) deposited += amount;
-        else CHECK(r.error().wire_code() == "insufficient_funds");
+        if (r.ok())
+          deposited += amount;
+        else
+          CHECK(r.error().wire_code() == "insufficient_funds");
         break;
       }
       case 2: {  // the L2 pays out part of the escrow: add a withdrawal leaf and post a batch
         uint64_t room = deposited - paid;
         if (room == 0) break;
-        WithdrawalLeaf w{next_withdrawal++, addr(dev), addr(rng.below(10)), 1 + rng.below(std::min<uint64_t>(room, 50 * kUsdc))};
+        WithdrawalLeaf w{next_withdrawal++, addr(dev), addr(rng.below(10)),
+                         1 + rng.below(std::min<uint64_t>(room, 50 * kUsdc))};
         l2.add(w);
         uint64_t b = f.post_ok(0, some_frames(1 + rng.below(3)), l2.root());
         claimable.push_back({b, w, l2.proof(w.index)});
@@ -199,12 +201,8 @@ TEST_CASE("property: random actions keep escrow == deposited - paid and both sup
         }
         break;
       }
-      case 4:
-        (void)f.submit(dev, make_forced_withdraw({}, rng.below(3), 0));
-        break;
-      case 5:
-        f.advance(rng.below(40));
-        break;
+      case 4: (void)f.submit(dev, make_forced_withdraw({}, rng.below(3), 0)); break;
+      case 5: f.advance(rng.below(40)); break;
       default:  // a refused action with a bad nonce
         CHECK(f.chain->submit(signed_by(*f.chain, key(dev), make_deposit({}, addr(dev), 1, 0), 999))
                   .error()

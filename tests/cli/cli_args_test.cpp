@@ -47,7 +47,9 @@ FlagProblem parse_fails(const std::vector<std::string>& argv, size_t max_positio
   return a.error();
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -164,8 +166,8 @@ TEST_CASE("amounts: positive USDC with up to six decimals") {
   CHECK(**parse_ok({"--amount", "1000"}).amount("--amount") == 1'000'000'000);
   CHECK(**parse_ok({"--amount", "0.000001"}).amount("--amount") == 1);
   CHECK_FALSE(parse_ok({}).amount("--amount")->has_value());
-  for (const std::string bad : {"-1", "+5", "1e3", " 5", "0x10", "0", "0.0", "1.1234567", ".5", "5.", "1..2", "1,5",
-                                "99999999999999999999"}) {
+  for (const std::string bad :
+       {"-1", "+5", "1e3", " 5", "0x10", "0", "0.0", "1.1234567", ".5", "5.", "1..2", "1,5", "99999999999999999999"}) {
     CAPTURE(bad);
     auto v = parse_ok({"--amount", bad}).amount("--amount");
     REQUIRE_FALSE(v.ok());
@@ -176,7 +178,8 @@ TEST_CASE("amounts: positive USDC with up to six decimals") {
 TEST_CASE("addresses and keys") {
   const std::string dev0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
   CHECK(to_checksum(**parse_ok({"--to", dev0}).address("--to")) == dev0);
-  for (const std::string bad : {"0x1234", "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"}) {
+  for (const std::string bad :
+       {"0x1234", "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"}) {
     auto v = parse_ok({"--to", bad}).address("--to");
     REQUIRE_FALSE(v.ok());
     CHECK(contains(v.error().message, "--to expects an address"));
@@ -237,11 +240,15 @@ TEST_CASE("environment variables stand in for absent flags") {
   const auto env = env_of({{"OPTROLLUP_API", "http://127.0.0.1:9000"}});
   CHECK(parse_ok({}, env).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false)->port == 9000);
   // The flag wins over the environment, the environment over the built-in default.
-  CHECK(parse_ok({"--api", "127.0.0.1:9001"}, env).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false)->port == 9001);
+  CHECK(parse_ok({"--api", "127.0.0.1:9001"}, env).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false)->port ==
+        9001);
   CHECK(parse_ok({}, env_of({})).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false)->port == 8080);
-  CHECK(parse_ok({}, env_of({{"OPTROLLUP_API", ""}})).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false)->port == 8080);
+  CHECK(
+      parse_ok({}, env_of({{"OPTROLLUP_API", ""}})).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false)->port ==
+      8080);
   // A bad value in the environment names the variable, not a flag the user did not type.
-  auto bad = parse_ok({}, env_of({{"OPTROLLUP_API", "localhost"}})).endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false);
+  auto bad = parse_ok({}, env_of({{"OPTROLLUP_API", "localhost"}}))
+                 .endpoint("--api", "OPTROLLUP_API", "127.0.0.1:8080", false);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == FlagError::kBadEnvironment);
   CHECK(contains(bad.error().message, "OPTROLLUP_API"));

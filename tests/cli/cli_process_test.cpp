@@ -36,7 +36,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 class TempDir {
  public:
@@ -67,8 +69,10 @@ class Run {
       unsetenv("OPTROLLUP_API");
       unsetenv("OPTROLLUP_L1");
       for (const auto& [k, v] : env) {
-        if (v.empty()) unsetenv(k.c_str());
-        else setenv(k.c_str(), v.c_str(), 1);
+        if (v.empty())
+          unsetenv(k.c_str());
+        else
+          setenv(k.c_str(), v.c_str(), 1);
       }
       int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -206,7 +210,8 @@ TEST_CASE("optrollup: negative, malformed and oversized numbers are refused with
       {{"challenger", "--key", key, "--metrics", "127.0.0.1:99999"}, "--metrics"},
       {{"challenger", "--key", key, "--metrics", "127.0.0.1:abc"}, "--metrics"},
       {{"challenger", "--key", key, "--poll", "-1"}, "--poll"},
-      {{"order", "--key", key, "--instrument", "99999999999999999999", "--buy", "--qty", "1", "--price", "1"}, "--instrument"},
+      {{"order", "--key", key, "--instrument", "99999999999999999999", "--buy", "--qty", "1", "--price", "1"},
+       "--instrument"},
       {{"order", "--key", key, "--instrument", "1", "--buy", "--qty", "-1", "--price", "1"}, "--qty"},
       {{"deposit", "--key", key, "--amount", "1.1234567"}, "--amount"},
       {{"withdraw", "--key", key, "--amount", "5", "--to", "0x1234"}, "--to"},
@@ -269,7 +274,8 @@ TEST_CASE("optrollup: --api and --l1 take HOST:PORT or http://HOST:PORT, and the
     CAPTURE(form);
     Run r({"status", "--json", "--api", form});
     CHECK(run(r) == 1);
-    CHECK(contains(json_line(r.err()).at("error").at("message").get<std::string>(), "cannot reach http://" + nowhere + " "));
+    CHECK(contains(json_line(r.err()).at("error").at("message").get<std::string>(),
+                   "cannot reach http://" + nowhere + " "));
   }
   // OPTROLLUP_API stands in for --api (either form); --api still wins.
   Run from_env({"status", "--json"}, {{"OPTROLLUP_API", nowhere}});
@@ -316,7 +322,8 @@ TEST_CASE("optrollup: a port in use names the flag that moves the listener") {
     CHECK(contains(l1.err(), "pass --listen HOST:PORT"));
   }
   {
-    Run devnet({"devnet", "--data-dir", dir.file("devnet1"), "--l1", taken.where(), "--api", "127.0.0.1:0", "--no-oracle"});
+    Run devnet(
+        {"devnet", "--data-dir", dir.file("devnet1"), "--l1", taken.where(), "--api", "127.0.0.1:0", "--no-oracle"});
     CHECK(run(devnet) == 1);
     CHECK_MESSAGE(contains(devnet.err(), taken.where() + " is in use"), devnet.err());
     CHECK(contains(devnet.err(), "pass --l1 HOST:PORT"));
@@ -333,8 +340,9 @@ TEST_CASE("optrollup: a port in use names the flag that moves the listener") {
     Run l1({"l1", "--data-dir", dir.file("l1b"), "--listen", "127.0.0.1:0", "--block-time", "200ms"});
     const std::string url = l1.wait_for(std::regex("listening on (http://127\\.0\\.0\\.1:[0-9]+)"), 60);
     REQUIRE_MESSAGE(!url.empty(), l1.out() << l1.err());
-    Run challenger({"challenger", "--key", dev_key(8).hex(), "--data-dir", dir.file("challenger"), "--metrics", taken.where()},
-                   {{"OPTROLLUP_L1", url}});
+    Run challenger(
+        {"challenger", "--key", dev_key(8).hex(), "--data-dir", dir.file("challenger"), "--metrics", taken.where()},
+        {{"OPTROLLUP_L1", url}});
     CHECK(run(challenger) == 1);
     CHECK_MESSAGE(contains(challenger.err(), taken.where() + " is in use"), challenger.err());
     CHECK(contains(challenger.err(), "pass --metrics HOST:PORT"));

@@ -12,11 +12,14 @@ using nlohmann::json;
 
 namespace {
 
-Signature sig(const json& j) { return Signature::from(hex(j.get<std::string>())); }
+Signature sig(const json& j) {
+  return Signature::from(hex(j.get<std::string>()));
+}
 
 Order order_from(const json& o) {
-  return Order{addr(o["account"]), o["instrument"], o["isBuy"], o["quantity"], o["limitPrice"], o["maxFee"],
-               o["nonce"], o["expiry"], static_cast<uint8_t>(o["flags"].get<int>())};
+  return Order{addr(o["account"]), o["instrument"], o["isBuy"],
+               o["quantity"],      o["limitPrice"], o["maxFee"],
+               o["nonce"],         o["expiry"],     static_cast<uint8_t>(o["flags"].get<int>())};
 }
 
 Tx tx_from(const std::string& name, const json& f) {
@@ -34,7 +37,8 @@ Tx tx_from(const std::string& name, const json& f) {
     return t;
   }
   if (name == "list_instrument")
-    return ListInstrumentTx{ListInstrument{f["underlying"], f["strike"], f["expiry"], f["isCall"]}, sig(f["signature"])};
+    return ListInstrumentTx{ListInstrument{f["underlying"], f["strike"], f["expiry"], f["isCall"]},
+                            sig(f["signature"])};
   if (name == "liquidate")
     return LiquidateTx{Liquidate{addr(f["liquidator"]), addr(f["account"]), f["instrument"], f["quantity"], f["nonce"]},
                        sig(f["signature"])};
@@ -57,7 +61,9 @@ Signature random_sig(Rng& rng) {
   s[64] = static_cast<uint8_t>(27 + rng.below(2));
   return s;
 }
-Address random_addr(Rng& rng) { return Address::from(rng.bytes(20)); }
+Address random_addr(Rng& rng) {
+  return Address::from(rng.bytes(20));
+}
 uint64_t random_u64(Rng& rng) {
   switch (rng.below(4)) {
     case 0: return 0;
@@ -67,16 +73,17 @@ uint64_t random_u64(Rng& rng) {
   }
 }
 Order random_order(Rng& rng) {
-  return Order{random_addr(rng), random_u64(rng), rng.coin(), random_u64(rng), random_u64(rng), random_u64(rng),
-               random_u64(rng), random_u64(rng), static_cast<uint8_t>(rng.next())};
+  return Order{random_addr(rng), random_u64(rng), rng.coin(),
+               random_u64(rng),  random_u64(rng), random_u64(rng),
+               random_u64(rng),  random_u64(rng), static_cast<uint8_t>(rng.next())};
 }
 
 Tx random_tx(Rng& rng) {
   switch (rng.below(10)) {
     case 0: return DepositTx{random_u64(rng), random_addr(rng), random_addr(rng), random_u64(rng)};
     case 1:
-      return TradeTx{{random_order(rng), random_sig(rng)}, {random_order(rng), random_sig(rng)}, random_u64(rng),
-                     random_u64(rng)};
+      return TradeTx{
+          {random_order(rng), random_sig(rng)}, {random_order(rng), random_sig(rng)}, random_u64(rng), random_u64(rng)};
     case 2: return CancelTx{Cancel{random_addr(rng), OrderHash::from(rng.hash())}, random_sig(rng)};
     case 3: {
       PriceReportTx t{PriceReport{static_cast<uint32_t>(rng.next()), random_u64(rng), random_u64(rng), random_u64(rng)},
@@ -173,7 +180,9 @@ TEST_CASE("random mutations decode to an error or to a canonical value") {
       for (size_t f = 0; f < flips; ++f) {
         switch (rng.below(3)) {
           case 0: m[rng.below(m.size())] ^= static_cast<uint8_t>(1 + rng.below(255)); break;
-          case 1: m.insert(m.begin() + static_cast<long>(rng.below(m.size() + 1)), static_cast<uint8_t>(rng.next())); break;
+          case 1:
+            m.insert(m.begin() + static_cast<long>(rng.below(m.size() + 1)), static_cast<uint8_t>(rng.next()));
+            break;
           default:
             if (m.size() > 1) m.erase(m.begin() + static_cast<long>(rng.below(m.size())));
         }

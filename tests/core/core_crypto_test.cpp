@@ -16,7 +16,9 @@ const json& vectors() {
   static const json v = load_json("ethereum.json");
   return v;
 }
-uint64_t num(const json& j) { return j.is_string() ? std::stoull(j.get<std::string>()) : j.get<uint64_t>(); }
+uint64_t num(const json& j) {
+  return j.is_string() ? std::stoull(j.get<std::string>()) : j.get<uint64_t>();
+}
 
 Eip712Domain optrollup_domain() {
   const json& d = vectors()["eip712"]["domain"];
@@ -75,8 +77,10 @@ TEST_CASE("EIP-712 Mail example from the specification") {
   // Mail(Person from,Person to,string contents)Person(string name,address wallet), values from the EIP.
   Hash32 person_type = type_hash("Person(string name,address wallet)");
   Hash32 mail_type = type_hash("Mail(Person from,Person to,string contents)Person(string name,address wallet)");
-  Hash32 from = StructEncoder(person_type).string("Cow").address(addr("0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826")).finish();
-  Hash32 to = StructEncoder(person_type).string("Bob").address(addr("0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB")).finish();
+  Hash32 from =
+      StructEncoder(person_type).string("Cow").address(addr("0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826")).finish();
+  Hash32 to =
+      StructEncoder(person_type).string("Bob").address(addr("0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB")).finish();
   Hash32 mail = StructEncoder(mail_type).hash(from).hash(to).string("Hello, Bob!").finish();
   CHECK(mail.hex() == m["structHash"].get<std::string>());
   CHECK(eip712_digest(sep, mail).hex() == m["digest"].get<std::string>());
@@ -127,8 +131,9 @@ TEST_CASE("optrollup EIP-712 examples: struct hash, digest, signature, recovery,
   const json& ex = vectors()["eip712"]["examples"];
   SUBCASE("Order") {
     const json& m = ex["Order"]["message"];
-    Order o{addr(m["account"]), num(m["instrument"]), m["isBuy"], num(m["quantity"]), num(m["limitPrice"]),
-            num(m["maxFee"]), num(m["nonce"]), num(m["expiry"]), static_cast<uint8_t>(num(m["flags"]))};
+    Order o{addr(m["account"]), num(m["instrument"]), m["isBuy"],
+            num(m["quantity"]), num(m["limitPrice"]), num(m["maxFee"]),
+            num(m["nonce"]),    num(m["expiry"]),     static_cast<uint8_t>(num(m["flags"]))};
     check_example(ex["Order"], o);
   }
   SUBCASE("Cancel") {
@@ -157,8 +162,9 @@ TEST_CASE("optrollup EIP-712 examples: struct hash, digest, signature, recovery,
 TEST_CASE("the Order example's digest is its orderHash") {
   const json& ex = vectors()["eip712"]["examples"];
   const json& m = ex["Order"]["message"];
-  Order o{addr(m["account"]), num(m["instrument"]), m["isBuy"], num(m["quantity"]), num(m["limitPrice"]),
-          num(m["maxFee"]), num(m["nonce"]), num(m["expiry"]), static_cast<uint8_t>(num(m["flags"]))};
+  Order o{addr(m["account"]), num(m["instrument"]), m["isBuy"],
+          num(m["quantity"]), num(m["limitPrice"]), num(m["maxFee"]),
+          num(m["nonce"]),    num(m["expiry"]),     static_cast<uint8_t>(num(m["flags"]))};
   CHECK(order_hash(optrollup_domain().separator(), o).hex() == ex["Cancel"]["message"]["orderHash"].get<std::string>());
 }
 

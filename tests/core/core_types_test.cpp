@@ -12,7 +12,7 @@ using namespace opt;
 TEST_CASE("hex parsing rejects bad input with a reason") {
   CHECK(*parse_hex("0x00ff") == Bytes{0x00, 0xff});
   CHECK(*parse_hex("00FF") == Bytes{0x00, 0xff});
-  CHECK(parse_hex("") .ok());
+  CHECK(parse_hex("").ok());
   CHECK(parse_hex("0x").value().empty());
   CHECK(parse_hex("0x0").error() == HexError::kOddLength);
   CHECK(parse_hex("0xzz").error() == HexError::kBadCharacter);
@@ -37,7 +37,9 @@ TEST_CASE("addresses: EIP-55 checksum") {
 
 // Whether `a == b` compiles for values of A and B.
 template <class A, class B>
-constexpr bool comparable = requires(const A& a, const B& b) { a == b; };
+constexpr bool comparable = requires(const A& a, const B& b) {
+  a == b;
+};
 
 TEST_CASE("distinct hash types do not mix implicitly; from() converts explicitly and keeps every byte") {
   // Not convertible, not assignable, not comparable across tags: a StateRoot cannot pass for an OrderHash.

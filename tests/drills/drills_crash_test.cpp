@@ -50,7 +50,11 @@ json deposit_body(uint64_t l1_chain, size_t dev, uint64_t amount, uint64_t nonce
                                                          .uint(nonce)
                                                          .finish());
   return {{"type", "deposit"},
-          {"action", {{"sender", dev_hex(dev)}, {"recipient", dev_hex(dev)}, {"amount", std::to_string(amount)}, {"nonce", std::to_string(nonce)}}},
+          {"action",
+           {{"sender", dev_hex(dev)},
+            {"recipient", dev_hex(dev)},
+            {"amount", std::to_string(amount)},
+            {"nonce", std::to_string(nonce)}}},
           {"signature", sign(digest, dev_key(dev))->hex()}};
 }
 
@@ -84,7 +88,8 @@ void load_loop(uint64_t seed, std::string api_url, std::string l1_url, Hash32 do
         const auto dev = side.first;  // not a structured binding: clang 14 cannot capture one in a lambda
         const bool buy = side.second;
         attempt([&] {
-          Answer ans = call(*api, "POST", "/v1/orders", signed_order(domain, make_order(dev, inst, buy, qty, price), dev).dump());
+          Answer ans = call(*api, "POST", "/v1/orders",
+                            signed_order(domain, make_order(dev, inst, buy, qty, price), dev).dump());
           if (ans.status != 200) return false;
           std::lock_guard lock(acked.mu);
           acked.orders.push_back({ans.body.at("orderHash"), u64(ans.body.at("filled"))});
@@ -95,7 +100,8 @@ void load_loop(uint64_t seed, std::string api_url, std::string l1_url, Hash32 do
       attempt([&] {
         Answer acc = call(*l1, "GET", "/l1/v1/accounts/" + dev_hex(a));
         if (acc.status != 200) return false;
-        Answer ans = call(*l1, "POST", "/l1/v1/actions", deposit_body(l1_chain, a, 1'000'000'000, u64(acc.body.at("nonce"))).dump());
+        Answer ans = call(*l1, "POST", "/l1/v1/actions",
+                          deposit_body(l1_chain, a, 1'000'000'000, u64(acc.body.at("nonce"))).dump());
         if (ans.status != 200) return false;
         std::lock_guard lock(acked.mu);
         acked.deposits.push_back(ans.body.at("hash"));
@@ -105,7 +111,8 @@ void load_loop(uint64_t seed, std::string api_url, std::string l1_url, Hash32 do
       attempt([&] {
         Answer acc = call(*api, "GET", "/v1/accounts/" + dev_hex(a));
         if (acc.status != 200) return false;
-        Answer ans = call(*api, "POST", "/v1/withdrawals", signed_withdraw(domain, a, 1'000'000, u64(acc.body.at("nonce"))).dump());
+        Answer ans = call(*api, "POST", "/v1/withdrawals",
+                          signed_withdraw(domain, a, 1'000'000, u64(acc.body.at("nonce"))).dump());
         if (ans.status != 200) return false;
         std::lock_guard lock(acked.mu);
         acked.withdrawals.push_back({a, u64(ans.body.at("index"))});
@@ -145,7 +152,8 @@ void check_chain(http::Client& l1) {
     INFO("L1 batch " << b.dump().substr(0, 700));
     CHECK(b.at("prevRoot").get<std::string>() == prev);
     CHECK(seen.insert(b.at("prevRoot").get<std::string>() + b.at("dataHash").get<std::string>() +
-                      std::to_string(u64(b.at("inboxFrom")))).second);
+                      std::to_string(u64(b.at("inboxFrom"))))
+              .second);
     prev = b.at("postRoot");
   }
   CHECK(get_ok(l1, "/l1/v1/head").at("tipRoot").get<std::string>() == prev);
@@ -165,19 +173,24 @@ std::string drill(uint64_t seed) {
   // ---- the three parties ----
   auto l1 = std::make_unique<Party>("l1", l1_args(dir.file("l1"), "127.0.0.1:0", genesis_time), log_path("l1"));
   const std::string l1_url = l1_url_of(*l1);
-  auto node = std::make_unique<Party>("node", node_args(dir.file("node"), l1_url, "127.0.0.1:0", fault), log_path("node"));
+  auto node =
+      std::make_unique<Party>("node", node_args(dir.file("node"), l1_url, "127.0.0.1:0", fault), log_path("node"));
   const std::string api_url = api_url_of(*node);
-  auto ch = std::make_unique<Party>("challenger", challenger_args(dir.file("challenger"), l1_url), log_path("challenger"));
+  auto ch =
+      std::make_unique<Party>("challenger", challenger_args(dir.file("challenger"), l1_url), log_path("challenger"));
   ch->wait_for("watching");
   auto restart = [&](const std::string& who) {
     if (who == "l1") {
-      l1 = std::make_unique<Party>("l1", l1_args(dir.file("l1"), "127.0.0.1:" + port_of(l1_url), genesis_time), log_path("l1"));
+      l1 = std::make_unique<Party>("l1", l1_args(dir.file("l1"), "127.0.0.1:" + port_of(l1_url), genesis_time),
+                                   log_path("l1"));
       REQUIRE(l1_url_of(*l1) == l1_url);
     } else if (who == "node") {
-      node = std::make_unique<Party>("node", node_args(dir.file("node"), l1_url, "127.0.0.1:" + port_of(api_url), fault), log_path("node"));
+      node = std::make_unique<Party>(
+          "node", node_args(dir.file("node"), l1_url, "127.0.0.1:" + port_of(api_url), fault), log_path("node"));
       REQUIRE(api_url_of(*node) == api_url);
     } else {
-      ch = std::make_unique<Party>("challenger", challenger_args(dir.file("challenger"), l1_url), log_path("challenger"));
+      ch = std::make_unique<Party>("challenger", challenger_args(dir.file("challenger"), l1_url),
+                                   log_path("challenger"));
       ch->wait_for("watching");
     }
   };
@@ -216,8 +229,8 @@ std::string drill(uint64_t seed) {
   std::vector<std::string> story;
   auto kill_now = [&](const std::string& when) {
     const std::string who = names[rng() % names.size()];
-    story.push_back(who + " " + when + " (load step " + std::to_string(acked.steps.load()) + ", t=" +
-                    std::to_string(seconds_since(t0)).substr(0, 4) + "s)");
+    story.push_back(who + " " + when + " (load step " + std::to_string(acked.steps.load()) +
+                    ", t=" + std::to_string(seconds_since(t0)).substr(0, 4) + "s)");
     kill_and_restart(who);
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(800 + rng() % 2000));
@@ -226,21 +239,24 @@ std::string drill(uint64_t seed) {
   const uint64_t moves = rng() % 4;
   bool game_seen = false, game_open = false;
   uint64_t game_moves = 0;
-  const bool game_ok = wait_until(90s, [&] {
-    try {
-      http::Client c(l1_url, 3s);
-      Answer g = call(c, "GET", "/l1/v1/games?batch=" + std::to_string(fault));
-      if (g.status != 200) return false;
-      for (const auto& x : items(g.body, "games")) {
-        game_seen = true;
-        game_open = x.at("status") == "open";
-        game_moves = u64(x.at("moves"));
-        if (!game_open || game_moves >= moves) return true;
-      }
-    } catch (const std::exception&) {
-    }
-    return false;
-  }, 50ms);
+  const bool game_ok = wait_until(
+      90s,
+      [&] {
+        try {
+          http::Client c(l1_url, 3s);
+          Answer g = call(c, "GET", "/l1/v1/games?batch=" + std::to_string(fault));
+          if (g.status != 200) return false;
+          for (const auto& x : items(g.body, "games")) {
+            game_seen = true;
+            game_open = x.at("status") == "open";
+            game_moves = u64(x.at("moves"));
+            if (!game_open || game_moves >= moves) return true;
+          }
+        } catch (const std::exception&) {
+        }
+        return false;
+      },
+      50ms);
   INFO("node:\n" << node->output() << "\nchallenger:\n" << ch->output());
   REQUIRE_MESSAGE(game_ok, "no game on batch " << fault << " (seen: " << game_seen << ")");
   kill_now(game_open ? "in the dispute (after " + std::to_string(game_moves) + " moves)"
@@ -258,13 +274,16 @@ std::string drill(uint64_t seed) {
   http::Client l1e(l1_url, 10s), apie(api_url, 10s);
   // The dispute ends, with the challenger winning.
   json games;
-  const bool ended = wait_until(120s, [&] {
-    games = items(get_ok(l1e, "/l1/v1/games?batch=" + std::to_string(fault)), "games");
-    if (games.empty()) return false;
-    for (const auto& g : games)
-      if (g.at("status") == "open") return false;
-    return true;
-  }, 100ms);
+  const bool ended = wait_until(
+      120s,
+      [&] {
+        games = items(get_ok(l1e, "/l1/v1/games?batch=" + std::to_string(fault)), "games");
+        if (games.empty()) return false;
+        for (const auto& g : games)
+          if (g.at("status") == "open") return false;
+        return true;
+      },
+      100ms);
   INFO("games on batch " << fault << ": " << games.dump());
   REQUIRE(ended);
   for (const auto& g : games) {
@@ -278,12 +297,15 @@ std::string drill(uint64_t seed) {
   CHECK(removed.at("status") == "removed");
 
   // Everything the node executed is posted and the inbox consumed: root = L1 tip.
-  const bool done = wait_until(90s, [&] {
-    if (!drained(apie, l1e)) return false;
-    json head = get_ok(l1e, "/l1/v1/head");
-    json tip = get_ok(l1e, "/l1/v1/batches/" + std::to_string(u64(head.at("tipBatch"))));
-    return u64(tip.at("inboxTo")) == u64(head.at("inboxLength"));
-  }, 100ms);
+  const bool done = wait_until(
+      90s,
+      [&] {
+        if (!drained(apie, l1e)) return false;
+        json head = get_ok(l1e, "/l1/v1/head");
+        json tip = get_ok(l1e, "/l1/v1/batches/" + std::to_string(u64(head.at("tipBatch"))));
+        return u64(tip.at("inboxTo")) == u64(head.at("inboxLength"));
+      },
+      100ms);
   INFO("health " << get_ok(apie, "/v1/health").dump() << "\nhead " << get_ok(l1e, "/l1/v1/head").dump());
   REQUIRE_MESSAGE(done, "the node did not post everything it executed");
   check_chain(l1e);
@@ -291,7 +313,8 @@ std::string drill(uint64_t seed) {
   // The removed work was posted again, honestly, from the last good root.
   bool reposted = false;
   for (const auto& b : l1_batches(l1e))
-    if (b.at("status") != "removed" && b.at("prevRoot") == removed.at("prevRoot") && b.at("dataHash") == removed.at("dataHash"))
+    if (b.at("status") != "removed" && b.at("prevRoot") == removed.at("prevRoot") &&
+        b.at("dataHash") == removed.at("dataHash"))
       reposted = u64(b.at("index")) > fault;
   CHECK_MESSAGE(reposted, "batch " << fault << "'s work was not posted again");
 
@@ -311,7 +334,8 @@ std::string drill(uint64_t seed) {
   }));
   for (const auto& b : l1_batches(l1e)) {
     if (b.at("status") == "removed") continue;
-    CHECK_MESSAGE(verified.count(u64(b.at("index"))) == 1, "live batch " << b.at("index") << " was not verified by the challenger");
+    CHECK_MESSAGE(verified.count(u64(b.at("index"))) == 1,
+                  "live batch " << b.at("index") << " was not verified by the challenger");
   }
   CHECK(u64(get_ok(l1e, "/l1/v1/head").at("tipBatch")) >= fault);
 
@@ -332,7 +356,8 @@ std::string drill(uint64_t seed) {
   }
   std::map<size_t, std::set<uint64_t>> known;
   for (size_t dev = 0; dev < 4; ++dev)
-    for (const auto& w : items(get_ok(apie, "/v1/withdrawals/" + dev_hex(dev)), "withdrawals")) known[dev].insert(u64(w.at("index")));
+    for (const auto& w : items(get_ok(apie, "/v1/withdrawals/" + dev_hex(dev)), "withdrawals"))
+      known[dev].insert(u64(w.at("index")));
   for (const auto& w : acked.withdrawals) lost_withdrawals += known[w.dev].count(w.index) == 0;
   for (const auto& h : acked.deposits) lost_deposits += call(l1e, "GET", "/l1/v1/actions/" + h).status != 200;
   CHECK_MESSAGE(lost_orders == 0, lost_orders << " acknowledged orders lost");
@@ -348,7 +373,8 @@ std::string drill(uint64_t seed) {
   CHECK(node_log.find("FATAL") == std::string::npos);
   // Batches the node found already posted after a restart (killed between the L1's answer and its log).
   size_t adopted = 0;
-  for (size_t at = node_log.find(": adopted"); at != std::string::npos; at = node_log.find(": adopted", at + 1)) ++adopted;
+  for (size_t at = node_log.find(": adopted"); at != std::string::npos; at = node_log.find(": adopted", at + 1))
+    ++adopted;
 
   std::ostringstream line;
   line << "seed " << seed << ": wrong root at batch " << fault << "; killed ";
@@ -356,8 +382,9 @@ std::string drill(uint64_t seed) {
   line << "; acknowledged " << acked.orders.size() << " orders, " << acked.deposits.size() << " deposits, "
        << acked.withdrawals.size() << " withdrawals (" << acked.failed.load() << " refused or cut off); "
        << games.size() << " game(s), challenger won in " << u64(games[0].at("moves")) << " moves; " << tip + 1
-       << " L1 batches (" << adopted << " adopted after a restart); " << (lost_orders + lost_withdrawals + lost_deposits == 0 ? "nothing lost" : "LOST SOMETHING")
-       << "; " << std::to_string(seconds_since(t0)).substr(0, 5) << " s";
+       << " L1 batches (" << adopted << " adopted after a restart); "
+       << (lost_orders + lost_withdrawals + lost_deposits == 0 ? "nothing lost" : "LOST SOMETHING") << "; "
+       << std::to_string(seconds_since(t0)).substr(0, 5) << " s";
   return line.str();
 }
 

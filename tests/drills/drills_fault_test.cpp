@@ -52,7 +52,8 @@ struct Saved {
 TEST_CASE("drills: read-only and full data directories give one clear error, a clean stop, and no damage") {
   TempDir dir;
   std::filesystem::permissions(dir.file(""), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                                 std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                                 std::filesystem::perms::group_exec |
+                                                 std::filesystem::perms::others_read |
                                                  std::filesystem::perms::others_exec);
   const std::string l1_dir = dir.file("l1"), node_dir = dir.file("node"), ch_dir = dir.file("challenger");
   const uint64_t genesis_time = now_seconds();
@@ -107,8 +108,10 @@ TEST_CASE("drills: read-only and full data directories give one clear error, a c
   auto challenger_intact = [&](const std::string& l1_url, bool more = false) {
     Party ch("challenger", challenger_args(ch_dir, l1_url), log("challenger"));
     const size_t resumed = std::stoull(ch.wait_for(R"(resumed at L1 block [0-9]+ with ([0-9]+) verified batches)"));
-    if (more) CHECK(resumed >= saved.verified);
-    else CHECK(resumed == saved.verified);
+    if (more)
+      CHECK(resumed >= saved.verified);
+    else
+      CHECK(resumed == saved.verified);
     CHECK(ch.terminate() == 0);
   };
 
@@ -197,11 +200,16 @@ TEST_CASE("drills: read-only and full data directories give one clear error, a c
                                                                    .uint(nonce)
                                                                    .finish());
             return json{{"type", "deposit"},
-                        {"action", {{"sender", dev_hex(1)}, {"recipient", dev_hex(1)}, {"amount", "1000000"}, {"nonce", std::to_string(nonce)}}},
+                        {"action",
+                         {{"sender", dev_hex(1)},
+                          {"recipient", dev_hex(1)},
+                          {"amount", "1000000"},
+                          {"nonce", std::to_string(nonce)}}},
                         {"signature", sign(digest, dev_key(1))->hex()}}
                 .dump();
           }());
-          if (a.status == 200) acked_deposits.push_back(a.body.at("hash"));
+          if (a.status == 200)
+            acked_deposits.push_back(a.body.at("hash"));
           else {
             ++refused;
             CHECK_MESSAGE(a.status == 503, "a refusal for a full disk is 503, not " << a.status << " " << a.raw);
@@ -234,9 +242,12 @@ TEST_CASE("drills: read-only and full data directories give one clear error, a c
       const uint64_t inst = u64(first_call(api).at("id"));
       for (int i = 0; i < 5000 && node.running(); ++i) {
         try {
-          Answer a = call(api, "POST", "/v1/orders", signed_order(domain, make_order(0, inst, true, 100'000, 1'000'000), 0).dump());
-          if (a.status == 200) acked_orders.push_back(a.body.at("orderHash"));
-          else if (a.status != 503) CHECK_MESSAGE(false, "order refused with " << a.status << " " << a.raw);
+          Answer a = call(api, "POST", "/v1/orders",
+                          signed_order(domain, make_order(0, inst, true, 100'000, 1'000'000), 0).dump());
+          if (a.status == 200)
+            acked_orders.push_back(a.body.at("orderHash"));
+          else if (a.status != 503)
+            CHECK_MESSAGE(false, "order refused with " << a.status << " " << a.raw);
         } catch (const std::exception&) {
           break;
         }
@@ -264,7 +275,8 @@ TEST_CASE("drills: read-only and full data directories give one clear error, a c
     CHECK(l1->terminate() == 0);
   }
   MESSAGE("fault drill wall time: "
-          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count() << " ms");
+          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+          << " ms");
 }
 
 }  // namespace opt::drills

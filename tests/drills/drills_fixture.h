@@ -33,8 +33,8 @@ inline const opt::test::TempDir& unprivileged_dir() {
     namespace fs = std::filesystem;
     const fs::path copy = dir.file("optrollup");
     fs::copy_file(binary(), copy, fs::copy_options::overwrite_existing);
-    const fs::perms rx = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                         fs::perms::others_read | fs::perms::others_exec;
+    const fs::perms rx = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                         fs::perms::others_exec;
     fs::permissions(copy, rx, fs::perm_options::replace);
     fs::permissions(dir.path(), rx, fs::perm_options::replace);
     return true;
@@ -59,7 +59,8 @@ class Party {
   // Waits until `pattern` shows in the output; returns its first group (or the whole match).
   std::string wait_for(const std::string& pattern, std::chrono::milliseconds limit = 30s) {
     if (auto found = proc_.wait_for(pattern, limit)) return *found;
-    if (!proc_.running()) FAIL(name_ << " exited (status " << proc_.status() << ") before printing '" << pattern << "':\n" << output());
+    if (!proc_.running())
+      FAIL(name_ << " exited (status " << proc_.status() << ") before printing '" << pattern << "':\n" << output());
     FAIL(name_ << " did not print '" << pattern << "' in time:\n" << output());
     return "";
   }
@@ -98,21 +99,41 @@ class Party {
 
 // ---- the three parties' command lines ----
 
-inline const PrivateKey& proposer_key() { return devnet::dev_keys().at(devnet::kProposer); }
-inline const PrivateKey& challenger_key() { return devnet::dev_keys().at(devnet::kChallenger); }
-inline std::string challenger_hex() { return to_checksum(devnet::dev_addresses().at(devnet::kChallenger)); }
+inline const PrivateKey& proposer_key() {
+  return devnet::dev_keys().at(devnet::kProposer);
+}
+inline const PrivateKey& challenger_key() {
+  return devnet::dev_keys().at(devnet::kChallenger);
+}
+inline std::string challenger_hex() {
+  return to_checksum(devnet::dev_addresses().at(devnet::kChallenger));
+}
 
 // Short periods so a drill takes seconds; the same flags on every restart (they must match what is stored).
 inline std::vector<std::string> l1_args(const std::string& dir, const std::string& listen, uint64_t genesis_time) {
-  return {"l1", "--data-dir", dir, "--listen", listen, "--block-time", "250ms", "--challenge-period", "20s",
-          "--clock", "40s", "--clock-extension", "5s", "--genesis-time", std::to_string(genesis_time)};
+  return {"l1",
+          "--data-dir",
+          dir,
+          "--listen",
+          listen,
+          "--block-time",
+          "250ms",
+          "--challenge-period",
+          "20s",
+          "--clock",
+          "40s",
+          "--clock-extension",
+          "5s",
+          "--genesis-time",
+          std::to_string(genesis_time)};
 }
 // `oracle`: the node signs devnet prices itself (orders need marks); without it the root moves only with
 // requests, so a restart can be compared root for root.
 inline std::vector<std::string> node_args(const std::string& dir, const std::string& l1_url, const std::string& api,
                                           std::optional<uint64_t> fault_at = std::nullopt, bool oracle = true) {
-  std::vector<std::string> a = {"node", "--l1", l1_url, "--key", proposer_key().hex(), "--data-dir", dir,
-                                "--api", api, "--batch-interval", "400ms"};
+  std::vector<std::string> a = {"node",       "--l1", l1_url,  "--key", proposer_key().hex(),
+                                "--data-dir", dir,    "--api", api,     "--batch-interval",
+                                "400ms"};
   if (oracle) a.push_back("--dev-oracle");
   if (fault_at) {
     a.push_back("--fault-at-batch");
@@ -124,10 +145,16 @@ inline std::vector<std::string> challenger_args(const std::string& dir, const st
   return {"challenger", "--l1", l1_url, "--key", challenger_key().hex(), "--data-dir", dir, "--poll", "200ms"};
 }
 
-inline std::string l1_url_of(Party& l1) { return l1.wait_for(R"(listening on (http://127\.0\.0\.1:[0-9]+))"); }
-inline std::string api_url_of(Party& node) { return "http://127.0.0.1:" + node.wait_for(R"(API on port ([0-9]+))"); }
+inline std::string l1_url_of(Party& l1) {
+  return l1.wait_for(R"(listening on (http://127\.0\.0\.1:[0-9]+))");
+}
+inline std::string api_url_of(Party& node) {
+  return "http://127.0.0.1:" + node.wait_for(R"(API on port ([0-9]+))");
+}
 
-inline std::string port_of(const std::string& url) { return url.substr(url.rfind(':') + 1); }
+inline std::string port_of(const std::string& url) {
+  return url.substr(url.rfind(':') + 1);
+}
 
 // ---- data directories ----
 

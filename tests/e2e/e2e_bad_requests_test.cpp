@@ -30,8 +30,9 @@ bool snake_case(const std::string& s) {
 
 // s' = n - s and v flipped: the other valid-looking signature of the same message (EIP-2 forbids it).
 Signature high_s_twin(const Signature& sig) {
-  static const uint8_t n[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
-                                0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41};
+  static const uint8_t n[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48,
+                                0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41};
   Signature out = sig;
   int borrow = 0;
   for (int i = 31; i >= 0; --i) {
@@ -148,18 +149,21 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
       if (w.at("batch").is_null()) return false;
     return true;
   };
-  REQUIRE(wait_until(30s, [&] { return drained(api, l1) && withdrawal_posted(); }, 50ms));
+  REQUIRE(wait_until(
+      30s, [&] { return drained(api, l1) && withdrawal_posted(); }, 50ms));
   const json before = snapshot(api, l1, inst);
   const uint64_t errors_before = server_errors(api);
 
   std::vector<Case> cases;
   auto api_case = [&](std::string method, std::string target, std::string body, std::string what, int status = 0,
                       std::string code = "") {
-    cases.push_back({"api", std::move(method), std::move(target), std::move(body), std::move(what), status, std::move(code)});
+    cases.push_back(
+        {"api", std::move(method), std::move(target), std::move(body), std::move(what), status, std::move(code)});
   };
   auto l1_case = [&](std::string method, std::string target, std::string body, std::string what, int status = 0,
                      std::string code = "") {
-    cases.push_back({"l1", std::move(method), std::move(target), std::move(body), std::move(what), status, std::move(code)});
+    cases.push_back(
+        {"l1", std::move(method), std::move(target), std::move(body), std::move(what), status, std::move(code)});
   };
 
   // ---- malformed bodies, on every POST endpoint of both APIs ----
@@ -183,8 +187,10 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     for (const auto& [body, what] : malformed) api_case("POST", target, body, what);
   for (const auto& [body, what] : malformed) l1_case("POST", "/l1/v1/actions", body, what);
   const std::string oversized = "{\"order\":\"" + std::string(2 << 20, 'a') + "\"}";
-  for (const char* target : {"/v1/orders", "/v1/cancels", "/v1/withdrawals"}) api_case("POST", target, oversized, "2 MiB body", 413);
-  l1_case("POST", "/l1/v1/actions", "{\"type\":\"deposit\",\"data\":\"0x" + std::string(40 << 20, 'a') + "\"}", "40 MiB body", 413);
+  for (const char* target : {"/v1/orders", "/v1/cancels", "/v1/withdrawals"})
+    api_case("POST", target, oversized, "2 MiB body", 413);
+  l1_case("POST", "/l1/v1/actions", "{\"type\":\"deposit\",\"data\":\"0x" + std::string(40 << 20, 'a') + "\"}",
+          "40 MiB body", 413);
 
   // ---- POST /v1/orders: field by field ----
   Order base = make_order(0, inst, true, 1'000'000, 400'000, kPostOnly);
@@ -194,16 +200,23 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     f(b);
     return b.dump();
   };
-  for (const char* f : {"account", "instrument", "isBuy", "quantity", "limitPrice", "maxFee", "nonce", "expiry", "flags"}) {
-    api_case("POST", "/v1/orders", mutate([&](json& b) { b["order"].erase(f); }), std::string("missing order.") + f, 400, "missing_field");
-    api_case("POST", "/v1/orders", mutate([&](json& b) { b["order"][f] = json::object(); }), std::string("object for order.") + f, 400);
-    api_case("POST", "/v1/orders", mutate([&](json& b) { b["order"][f] = nullptr; }), std::string("null for order.") + f, 400);
+  for (const char* f :
+       {"account", "instrument", "isBuy", "quantity", "limitPrice", "maxFee", "nonce", "expiry", "flags"}) {
+    api_case("POST", "/v1/orders", mutate([&](json& b) { b["order"].erase(f); }), std::string("missing order.") + f,
+             400, "missing_field");
+    api_case("POST", "/v1/orders", mutate([&](json& b) { b["order"][f] = json::object(); }),
+             std::string("object for order.") + f, 400);
+    api_case("POST", "/v1/orders", mutate([&](json& b) { b["order"][f] = nullptr; }),
+             std::string("null for order.") + f, 400);
   }
-  api_case("POST", "/v1/orders", mutate([](json& b) { b.erase("signature"); }), "missing signature", 400, "missing_field");
+  api_case("POST", "/v1/orders", mutate([](json& b) { b.erase("signature"); }), "missing signature", 400,
+           "missing_field");
   api_case("POST", "/v1/orders", mutate([](json& b) { b.erase("order"); }), "missing order", 400, "missing_field");
   api_case("POST", "/v1/orders", "{}", "empty object", 400, "missing_field");
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["extra"] = 1; }), "unknown top-level field", 400, "unknown_field");
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["price"] = "1"; }), "unknown order field", 400, "unknown_field");
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["extra"] = 1; }), "unknown top-level field", 400,
+           "unknown_field");
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["price"] = "1"; }), "unknown order field", 400,
+           "unknown_field");
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"] = "x"; }), "order is a string", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"] = json::array(); }), "order is an array", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["isBuy"] = "true"; }), "isBuy as a string", 400);
@@ -211,29 +224,48 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["account"] = 123; }), "account as a number", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = 1.5; }), "fractional quantity", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = -1; }), "negative quantity", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "-1"; }), "negative quantity string", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "1e6"; }), "exponent in a decimal string", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "0x10"; }), "hex in a decimal string", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "-1"; }), "negative quantity string",
+           400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "1e6"; }),
+           "exponent in a decimal string", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "0x10"; }), "hex in a decimal string",
+           400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = ""; }), "empty decimal string", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = " 1"; }), "space in a decimal string", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "18446744073709551616"; }), "quantity 2^64", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["nonce"] = "99999999999999999999999"; }), "nonce > 2^64", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["nonce"] = 9007199254740993ULL; }), "JSON integer above 2^53", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = " 1"; }), "space in a decimal string",
+           400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "18446744073709551616"; }),
+           "quantity 2^64", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["nonce"] = "99999999999999999999999"; }),
+           "nonce > 2^64", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["nonce"] = 9007199254740993ULL; }),
+           "JSON integer above 2^53", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["flags"] = 256; }), "flags 256 (uint8)", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["flags"] = -1; }), "flags -1", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["instrument"] = "abc"; }), "instrument not a number", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["account"] = "0x" + std::string(40, 'z'); }), "account not hex", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["account"] = "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"; }), "account without 0x", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["account"] = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb9226"; }), "account too short", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["account"] = "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"; }), "account with a bad checksum", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["instrument"] = "abc"; }), "instrument not a number",
+           400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["account"] = "0x" + std::string(40, 'z'); }),
+           "account not hex", 400);
+  api_case("POST", "/v1/orders",
+           mutate([](json& b) { b["order"]["account"] = "f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"; }),
+           "account without 0x", 400);
+  api_case("POST", "/v1/orders",
+           mutate([](json& b) { b["order"]["account"] = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb9226"; }),
+           "account too short", 400);
+  api_case("POST", "/v1/orders",
+           mutate([](json& b) { b["order"]["account"] = "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"; }),
+           "account with a bad checksum", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x1234"; }), "short signature", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x" + std::string(129, 'a'); }), "odd-length signature", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x" + std::string(130, 'g'); }), "signature not hex", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x" + std::string(129, 'a'); }),
+           "odd-length signature", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x" + std::string(130, 'g'); }),
+           "signature not hex", 400);
   api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = 5; }), "signature as a number", 400);
-  api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x" + std::string(128, '0') + "1b"; }), "signature r = s = 0", 400);
+  api_case("POST", "/v1/orders", mutate([](json& b) { b["signature"] = "0x" + std::string(128, '0') + "1b"; }),
+           "signature r = s = 0", 400);
   {
     Signature sig = *Signature::from_hex(good.at("signature").get<std::string>(), true);
-    api_case("POST", "/v1/orders", mutate([&](json& b) { b["signature"] = high_s_twin(sig).hex(); }), "high-s twin of a valid signature", 400);
+    api_case("POST", "/v1/orders", mutate([&](json& b) { b["signature"] = high_s_twin(sig).hex(); }),
+             "high-s twin of a valid signature", 400);
     Signature v29 = sig;
     v29.data()[64] = 29;
     api_case("POST", "/v1/orders", mutate([&](json& b) { b["signature"] = v29.hex(); }), "v = 29", 400);
@@ -241,14 +273,23 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
   // Well-formed but refused by the rules: 4xx too (422), and nothing changes.
   {
     Eip712Domain other{"optrollup", "1", 777002, *parse_address(config.at("rollupAddress").get<std::string>())};
-    api_case("POST", "/v1/orders", json{{"order", order_json(base)}, {"signature", sign(typed_digest(other.separator(), base), dev_key(0))->hex()}}.dump(),
-             "signed for another chain id");
+    api_case(
+        "POST", "/v1/orders",
+        json{{"order", order_json(base)}, {"signature", sign(typed_digest(other.separator(), base), dev_key(0))->hex()}}
+            .dump(),
+        "signed for another chain id");
     Eip712Domain contract{"optrollup", "1", 777001, dev_addr(3)};
-    api_case("POST", "/v1/orders", json{{"order", order_json(base)}, {"signature", sign(typed_digest(contract.separator(), base), dev_key(0))->hex()}}.dump(),
+    api_case("POST", "/v1/orders",
+             json{{"order", order_json(base)},
+                  {"signature", sign(typed_digest(contract.separator(), base), dev_key(0))->hex()}}
+                 .dump(),
              "signed for another verifying contract");
-    api_case("POST", "/v1/orders", json{{"order", order_json(base)}, {"signature", sign(typed_digest(domain, base), dev_key(1))->hex()}}.dump(),
-             "signed by another key");
-    api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "2000000"; }), "field changed after signing");
+    api_case(
+        "POST", "/v1/orders",
+        json{{"order", order_json(base)}, {"signature", sign(typed_digest(domain, base), dev_key(1))->hex()}}.dump(),
+        "signed by another key");
+    api_case("POST", "/v1/orders", mutate([](json& b) { b["order"]["quantity"] = "2000000"; }),
+             "field changed after signing");
     api_case("POST", "/v1/orders", resting_body.dump(), "replay of an accepted order");
     auto signed_variant = [&](const std::function<void(Order&)>& f, size_t dev = 0) {
       Order o = base;
@@ -260,10 +301,26 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     api_case("POST", "/v1/orders", signed_variant([](Order& o) { o.instrument = 999'999; }), "unknown instrument");
     api_case("POST", "/v1/orders", signed_variant([](Order& o) { o.expiry = 1'000; }), "expired order");
     api_case("POST", "/v1/orders", signed_variant([](Order& o) { o.flags = 16; }), "unknown flag bit");
-    api_case("POST", "/v1/orders", signed_variant([](Order& o) { o.max_fee = 0; o.flags = 0; o.limit_price = 100'000'000; }), "maxFee below the fee");
-    api_case("POST", "/v1/orders", signed_variant([](Order& o) { o.account = dev_addr(5); o.is_buy = false; o.limit_price = 1'000'000'000; }, 5),
+    api_case("POST", "/v1/orders", signed_variant([](Order& o) {
+               o.max_fee = 0;
+               o.flags = 0;
+               o.limit_price = 100'000'000;
+             }),
+             "maxFee below the fee");
+    api_case("POST", "/v1/orders",
+             signed_variant(
+                 [](Order& o) {
+                   o.account = dev_addr(5);
+                   o.is_buy = false;
+                   o.limit_price = 1'000'000'000;
+                 },
+                 5),
              "no collateral for a short");
-    api_case("POST", "/v1/orders", signed_variant([](Order& o) { o.quantity = 1'000'000'000'000; o.limit_price = 50'000'000; o.flags = kPostOnly; }),
+    api_case("POST", "/v1/orders", signed_variant([](Order& o) {
+               o.quantity = 1'000'000'000'000;
+               o.limit_price = 50'000'000;
+               o.flags = kPostOnly;
+             }),
              "far beyond the margin");
   }
 
@@ -275,23 +332,37 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     f(b);
     return b.dump();
   };
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"].erase("orderHash"); }), "missing cancel.orderHash", 400, "missing_field");
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"].erase("account"); }), "missing cancel.account", 400, "missing_field");
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b.erase("signature"); }), "missing signature", 400, "missing_field");
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["x"] = 1; }), "unknown cancel field", 400, "unknown_field");
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["order"] = b["cancel"]; b.erase("cancel"); }), "order instead of cancel", 400);
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["orderHash"] = "0x1234"; }), "short order hash", 400);
-  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["orderHash"] = 7; }), "order hash as a number", 400);
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"].erase("orderHash"); }),
+           "missing cancel.orderHash", 400, "missing_field");
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"].erase("account"); }),
+           "missing cancel.account", 400, "missing_field");
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b.erase("signature"); }), "missing signature", 400,
+           "missing_field");
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["x"] = 1; }), "unknown cancel field", 400,
+           "unknown_field");
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) {
+             b["order"] = b["cancel"];
+             b.erase("cancel");
+           }),
+           "order instead of cancel", 400);
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["orderHash"] = "0x1234"; }),
+           "short order hash", 400);
+  api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["orderHash"] = 7; }),
+           "order hash as a number", 400);
   api_case("POST", "/v1/cancels", mutate_cancel([](json& b) { b["cancel"]["account"] = "0x00"; }), "bad account", 400);
   {
     Signature sig = *Signature::from_hex(good_cancel.at("signature").get<std::string>(), true);
-    api_case("POST", "/v1/cancels", mutate_cancel([&](json& b) { b["signature"] = high_s_twin(sig).hex(); }), "high-s cancel", 400);
+    api_case("POST", "/v1/cancels", mutate_cancel([&](json& b) { b["signature"] = high_s_twin(sig).hex(); }),
+             "high-s cancel", 400);
     Cancel c{dev_addr(0), resting_hash};
     api_case("POST", "/v1/cancels",
-             mutate_cancel([&](json& b) { b["signature"] = sign(typed_digest(domain, c), dev_key(1))->hex(); }), "cancel signed by another key");
+             mutate_cancel([&](json& b) { b["signature"] = sign(typed_digest(domain, c), dev_key(1))->hex(); }),
+             "cancel signed by another key");
     Eip712Domain other{"optrollup", "1", 1, *parse_address(config.at("rollupAddress").get<std::string>())};
-    api_case("POST", "/v1/cancels",
-             mutate_cancel([&](json& b) { b["signature"] = sign(typed_digest(other.separator(), c), dev_key(0))->hex(); }), "cancel for chain id 1");
+    api_case("POST", "/v1/cancels", mutate_cancel([&](json& b) {
+               b["signature"] = sign(typed_digest(other.separator(), c), dev_key(0))->hex();
+             }),
+             "cancel for chain id 1");
   }
 
   // ---- POST /v1/withdrawals ----
@@ -303,25 +374,35 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     return b.dump();
   };
   for (const char* f : {"account", "amount", "recipient", "nonce"})
-    api_case("POST", "/v1/withdrawals", mutate_w([&](json& b) { b["withdraw"].erase(f); }), std::string("missing withdraw.") + f, 400, "missing_field");
-  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["to"] = "x"; }), "unknown withdraw field", 400, "unknown_field");
-  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["amount"] = "18446744073709551616"; }), "amount 2^64", 400);
-  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["amount"] = true; }), "amount as a boolean", 400);
-  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["recipient"] = "0xnothex"; }), "bad recipient", 400);
+    api_case("POST", "/v1/withdrawals", mutate_w([&](json& b) { b["withdraw"].erase(f); }),
+             std::string("missing withdraw.") + f, 400, "missing_field");
+  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["to"] = "x"; }), "unknown withdraw field",
+           400, "unknown_field");
+  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["amount"] = "18446744073709551616"; }),
+           "amount 2^64", 400);
+  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["amount"] = true; }), "amount as a boolean",
+           400);
+  api_case("POST", "/v1/withdrawals", mutate_w([](json& b) { b["withdraw"]["recipient"] = "0xnothex"; }),
+           "bad recipient", 400);
   api_case("POST", "/v1/withdrawals", withdraw_body.dump(), "replay of an accepted withdrawal (nonce used)");
   api_case("POST", "/v1/withdrawals", signed_withdraw(domain, 0, 0, a_nonce).dump(), "zero amount");
-  api_case("POST", "/v1/withdrawals", signed_withdraw(domain, 0, 999'000'000'000'000, a_nonce).dump(), "more than the collateral");
-  api_case("POST", "/v1/withdrawals", signed_withdraw(domain, 0, 1'000'000, a_nonce + 5).dump(), "nonce from the future");
+  api_case("POST", "/v1/withdrawals", signed_withdraw(domain, 0, 999'000'000'000'000, a_nonce).dump(),
+           "more than the collateral");
+  api_case("POST", "/v1/withdrawals", signed_withdraw(domain, 0, 1'000'000, a_nonce + 5).dump(),
+           "nonce from the future");
   api_case("POST", "/v1/withdrawals", signed_withdraw(domain, 5, 1'000'000, 0).dump(), "account without collateral");
   {
     Signature sig = *Signature::from_hex(good_w.at("signature").get<std::string>(), true);
-    api_case("POST", "/v1/withdrawals", mutate_w([&](json& b) { b["signature"] = high_s_twin(sig).hex(); }), "high-s withdrawal", 400);
+    api_case("POST", "/v1/withdrawals", mutate_w([&](json& b) { b["signature"] = high_s_twin(sig).hex(); }),
+             "high-s withdrawal", 400);
     Withdraw w{dev_addr(0), 1'000'000, dev_addr(0), a_nonce};
-    api_case("POST", "/v1/withdrawals", mutate_w([&](json& b) { b["signature"] = sign(typed_digest(domain, w), dev_key(1))->hex(); }),
+    api_case("POST", "/v1/withdrawals",
+             mutate_w([&](json& b) { b["signature"] = sign(typed_digest(domain, w), dev_key(1))->hex(); }),
              "withdrawal signed by another key");
     Eip712Domain other{"optrollup", "1", 777002, *parse_address(config.at("rollupAddress").get<std::string>())};
     api_case("POST", "/v1/withdrawals",
-             mutate_w([&](json& b) { b["signature"] = sign(typed_digest(other.separator(), w), dev_key(0))->hex(); }), "withdrawal for another chain");
+             mutate_w([&](json& b) { b["signature"] = sign(typed_digest(other.separator(), w), dev_key(0))->hex(); }),
+             "withdrawal for another chain");
   }
 
   // ---- GET endpoints: bad path and query parameters ----
@@ -381,7 +462,8 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     api_case("GET", target, "", "GET " + target, status);
 
   // ---- unknown paths and methods ----
-  for (const char* target : {"/", "/v1", "/v1/", "/v2/health", "/v1/orders/a/b", "/v1/healthz", "/l1/v1/head", "/v1/ws/x", "/V1/HEALTH"})
+  for (const char* target :
+       {"/", "/v1", "/v1/", "/v2/health", "/v1/orders/a/b", "/v1/healthz", "/l1/v1/head", "/v1/ws/x", "/V1/HEALTH"})
     api_case("GET", target, "", std::string("unknown path ") + target, 404);
   for (const char* target : {"/v1/health", "/v1/config", "/v1/instruments", "/v1/trades", "/v1/batches", "/metrics"})
     for (const char* method : {"POST", "PUT", "DELETE", "PATCH"})
@@ -400,7 +482,8 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
 
   // ---- the L1 API ----
   const std::string deposit_type = "deposit";
-  auto l1_action = [&](size_t dev, uint64_t amount, uint64_t nonce, uint64_t chain, bool high_s = false, size_t signer = SIZE_MAX) {
+  auto l1_action = [&](size_t dev, uint64_t amount, uint64_t nonce, uint64_t chain, bool high_s = false,
+                       size_t signer = SIZE_MAX) {
     Hash32 digest = eip712_digest(l1_domain(chain), StructEncoder(type_hash(kL1DepositType))
                                                         .address(dev_addr(dev))
                                                         .address(dev_addr(dev))
@@ -410,16 +493,25 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
     Signature sig = *sign(digest, dev_key(signer == SIZE_MAX ? dev : signer));
     if (high_s) sig = high_s_twin(sig);
     return json{{"type", deposit_type},
-                {"action", {{"sender", dev_hex(dev)}, {"recipient", dev_hex(dev)}, {"amount", std::to_string(amount)}, {"nonce", std::to_string(nonce)}}},
+                {"action",
+                 {{"sender", dev_hex(dev)},
+                  {"recipient", dev_hex(dev)},
+                  {"amount", std::to_string(amount)},
+                  {"nonce", std::to_string(nonce)}}},
                 {"signature", sig.hex()}};
   };
   const uint64_t l1_nonce = u64(before.at("l1account0").at("nonce"));
-  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce - 1, l1_chain).dump(), "L1 replay (old nonce)", 422, "bad_nonce");
-  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce, l1_chain + 1).dump(), "L1 action for another chain", 422, "wrong_signer");
-  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce, l1_chain, true).dump(), "L1 high-s", 400, "bad_signature");
-  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce, l1_chain, false, 1).dump(), "L1 action signed by another key", 422, "wrong_signer");
+  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce - 1, l1_chain).dump(), "L1 replay (old nonce)",
+          422, "bad_nonce");
+  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce, l1_chain + 1).dump(),
+          "L1 action for another chain", 422, "wrong_signer");
+  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce, l1_chain, true).dump(), "L1 high-s", 400,
+          "bad_signature");
+  l1_case("POST", "/l1/v1/actions", l1_action(0, 1'000'000, l1_nonce, l1_chain, false, 1).dump(),
+          "L1 action signed by another key", 422, "wrong_signer");
   l1_case("POST", "/l1/v1/actions", l1_action(0, 0, l1_nonce, l1_chain).dump(), "L1 zero deposit", 422);
-  l1_case("POST", "/l1/v1/actions", l1_action(5, 999'999'000'000'000, 0, l1_chain).dump(), "L1 deposit above the balance", 422);
+  l1_case("POST", "/l1/v1/actions", l1_action(5, 999'999'000'000'000, 0, l1_chain).dump(),
+          "L1 deposit above the balance", 422);
   {
     json a = l1_action(0, 1'000'000, l1_nonce, l1_chain);
     json t = a;
@@ -500,30 +592,36 @@ TEST_CASE("e2e bad requests: every endpoint answers 4xx with the error shape and
       continue;
     }
     std::string why;
-    if (a.status < 400 || a.status > 499) why = "status " + std::to_string(a.status) + ", expected 4xx";
-    else if (c.status && a.status != c.status) why = "status " + std::to_string(a.status) + ", expected " + std::to_string(c.status);
-    else if (!a.body.is_object() || !a.body.contains("error") || !a.body["error"].is_object()) why = "no {\"error\": {...}} body";
-    else if (!a.body["error"].contains("code") || !a.body["error"]["code"].is_string() || !snake_case(a.body["error"]["code"]))
+    if (a.status < 400 || a.status > 499)
+      why = "status " + std::to_string(a.status) + ", expected 4xx";
+    else if (c.status && a.status != c.status)
+      why = "status " + std::to_string(a.status) + ", expected " + std::to_string(c.status);
+    else if (!a.body.is_object() || !a.body.contains("error") || !a.body["error"].is_object())
+      why = "no {\"error\": {...}} body";
+    else if (!a.body["error"].contains("code") || !a.body["error"]["code"].is_string() ||
+             !snake_case(a.body["error"]["code"]))
       why = "error.code missing or not snake_case";
-    else if (!a.body["error"].contains("message") || !a.body["error"]["message"].is_string() || a.body["error"]["message"].get<std::string>().empty())
+    else if (!a.body["error"].contains("message") || !a.body["error"]["message"].is_string() ||
+             a.body["error"]["message"].get<std::string>().empty())
       why = "error.message missing or empty";
-    else if (!c.code.empty() && a.body["error"]["code"] != c.code) why = "code " + a.body["error"]["code"].get<std::string>() + ", expected " + c.code;
+    else if (!c.code.empty() && a.body["error"]["code"] != c.code)
+      why = "code " + a.body["error"]["code"].get<std::string>() + ", expected " + c.code;
     if (!why.empty()) {
       ++failures;
-      CHECK_MESSAGE(false, c.where << " " << c.method << " " << c.target.substr(0, 120) << " (" << c.what << "): " << why
-                                   << "; answer: " << a.status << " " << a.raw.substr(0, 300));
+      CHECK_MESSAGE(false, c.where << " " << c.method << " " << c.target.substr(0, 120) << " (" << c.what
+                                   << "): " << why << "; answer: " << a.status << " " << a.raw.substr(0, 300));
     }
   }
   MESSAGE(cases.size() << " bad requests sent, " << failures << " answered wrongly");
 
   // ---- malformed HTTP on a raw socket: a 4xx answer or a closed connection, never a 5xx or a hang ----
-  for (const std::string& bytes : {std::string("HELLO\r\n\r\n"),
-                                   std::string("GET /v1/health HTTP/9.9\r\nHost: x\r\n\r\n"),
-                                   std::string("POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}"),
-                                   std::string("POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}"),
-                                   std::string("GET /v1/health HTTP/1.1\r\nHost: x\r\nBad header line\r\n\r\n"),
-                                   "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'a') + "\r\n\r\n",
-                                   std::string("GET /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")}) {
+  for (const std::string& bytes :
+       {std::string("HELLO\r\n\r\n"), std::string("GET /v1/health HTTP/9.9\r\nHost: x\r\n\r\n"),
+        std::string("POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}"),
+        std::string("POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}"),
+        std::string("GET /v1/health HTTP/1.1\r\nHost: x\r\nBad header line\r\n\r\n"),
+        "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200000, 'a') + "\r\n\r\n",
+        std::string("GET /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")}) {
     std::string answer = raw_exchange(net.api_port(), bytes);
     INFO("raw request " << bytes.substr(0, 80) << " -> " << answer.substr(0, 200));
     if (!answer.empty()) CHECK(answer.rfind("HTTP/1.1 4", 0) == 0);
@@ -559,11 +657,13 @@ TEST_CASE("refused requests do not make the sequencer post empty batches to the 
   json config = get_ok(api, "/v1/config");
   const Hash32 domain = l2_domain(config);
   const uint64_t inst = u64(first_call(api).at("id"));
-  REQUIRE(wait_until(30s, [&] { return drained(api, l1); }, 50ms));
+  REQUIRE(wait_until(
+      30s, [&] { return drained(api, l1); }, 50ms));
   const uint64_t next = u64(get_ok(l1, "/l1/v1/head").at("nextBatchIndex"));
   for (int i = 0; i < 3; ++i) {
     // Dev 5 has no collateral: a short is refused (422 insufficient_margin).
-    Answer a = call(api, "POST", "/v1/orders", signed_order(domain, make_order(5, inst, false, 1'000'000, 100'000'000), 5).dump());
+    Answer a = call(api, "POST", "/v1/orders",
+                    signed_order(domain, make_order(5, inst, false, 1'000'000, 100'000'000), 5).dump());
     REQUIRE(a.status == 422);
     std::this_thread::sleep_for(1200ms);
   }

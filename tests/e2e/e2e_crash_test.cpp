@@ -25,7 +25,8 @@ struct Load {
 
 // One trader: alternating buys and sells around 50 USDC on two calls, until told to stop or the server
 // goes away (the kill). Only 200 answers count as acknowledged.
-void trade_loop(const std::string& api_url, const Hash32& domain, size_t dev, std::vector<uint64_t> instruments, Load& load) {
+void trade_loop(const std::string& api_url, const Hash32& domain, size_t dev, std::vector<uint64_t> instruments,
+                Load& load) {
   http::Client api(api_url, 5s);
   std::mt19937_64 rng(dev * 7919 + 1);
   for (int i = 0; i < 3000 && !load.stop; ++i) {
@@ -85,13 +86,16 @@ TEST_CASE("e2e crash: kill -9 under order load loses nothing acknowledged and re
     for (size_t dev = 0; dev < 4; ++dev)
       traders.emplace_back(trade_loop, net.api(), domain, dev, calls, std::ref(load));
     // Load for a while (several batches posted under it), then the kill, with the traders still sending.
-    wait_until(20s, [&] {
-      {
-        std::lock_guard lock(load.mu);
-        if (load.acked.size() < 400) return false;
-      }
-      return u64(get_ok(api, "/v1/health").at("batchesPosted")) >= posted0 + 3;
-    }, 50ms);
+    wait_until(
+        20s,
+        [&] {
+          {
+            std::lock_guard lock(load.mu);
+            if (load.acked.size() < 400) return false;
+          }
+          return u64(get_ok(api, "/v1/health").at("batchesPosted")) >= posted0 + 3;
+        },
+        50ms);
     std::this_thread::sleep_for(300ms);
     net.kill9();
     load.stop = true;
@@ -120,7 +124,8 @@ TEST_CASE("e2e crash: kill -9 under order load loses nothing acknowledged and re
     for (const auto& a : load.acked) {
       Answer r = call(api, "GET", "/v1/orders/" + a.hash);
       if (r.status != 200) {
-        if (++missing <= 5) MESSAGE("acknowledged order " << a.hash << " (" << a.status << ") lost: " << r.status << " " << r.raw);
+        if (++missing <= 5)
+          MESSAGE("acknowledged order " << a.hash << " (" << a.status << ") lost: " << r.status << " " << r.raw);
         continue;
       }
       CHECK(u64(r.body.at("filled")) >= a.filled);
@@ -130,7 +135,8 @@ TEST_CASE("e2e crash: kill -9 under order load loses nothing acknowledged and re
 
     // The node posts what it had not posted yet; then everything it executed is on the L1.
     INFO("health " << get_ok(api, "/v1/health").dump() << " head " << get_ok(l1, "/l1/v1/head").dump());
-    REQUIRE(wait_until(60s, [&] { return drained(api, l1); }, 50ms));
+    REQUIRE(wait_until(
+        60s, [&] { return drained(api, l1); }, 50ms));
     check_batch_chain(l1);
     root_before = get_ok(api, "/v1/health").at("root");
 

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <regex>
@@ -23,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/common/devnet.h"
 #include "engine/core/crypto.h"
@@ -68,17 +67,21 @@ class Devnet {
       : proc_(options(data_dir, log, flags)) {
     std::regex api_re(R"(rollup API +http://127\.0\.0\.1:([0-9]+)/v1)");
     std::regex l1_re(R"(L1 API +(http://127\.0\.0\.1:[0-9]+)/l1/v1)");
-    const bool up = opt::test::poll_until(30s, [&] {
-      std::string text = proc_.output();
-      std::smatch a, l;
-      if (text.find("\ntry:") != std::string::npos && std::regex_search(text, a, api_re) && std::regex_search(text, l, l1_re)) {
-        api_port_ = static_cast<uint16_t>(std::stoul(a[1]));
-        api_url_ = "http://127.0.0.1:" + a[1].str();
-        l1_url_ = l[1];
-        return true;
-      }
-      return !proc_.running();
-    }, 50ms);
+    const bool up = opt::test::poll_until(
+        30s,
+        [&] {
+          std::string text = proc_.output();
+          std::smatch a, l;
+          if (text.find("\ntry:") != std::string::npos && std::regex_search(text, a, api_re) &&
+              std::regex_search(text, l, l1_re)) {
+            api_port_ = static_cast<uint16_t>(std::stoul(a[1]));
+            api_url_ = "http://127.0.0.1:" + a[1].str();
+            l1_url_ = l[1];
+            return true;
+          }
+          return !proc_.running();
+        },
+        50ms);
     if (up && !api_url_.empty()) return;
     if (proc_.wait_exit(0ms))  // it ended: everything it wrote has been read
       FAIL("optrollup devnet exited at startup (is OPTROLLUP_BIN=" << binary() << " built?):\n" << proc_.output());
@@ -116,11 +119,12 @@ class Devnet {
 
 struct Answer {
   int status = 0;
-  json body;        // null if the body is not JSON
+  json body;  // null if the body is not JSON
   std::string raw;
 };
 
-inline Answer call(http::Client& c, const std::string& method, const std::string& target, const std::string& body = "") {
+inline Answer call(http::Client& c, const std::string& method, const std::string& target,
+                   const std::string& body = "") {
   http::Response r = c.request(method, target, body);
   Answer a;
   a.status = r.status;
@@ -141,7 +145,8 @@ inline json get_ok(http::Client& c, const std::string& target) {
 
 inline json post_ok(http::Client& c, const std::string& target, const json& body) {
   Answer a = call(c, "POST", target, body.dump());
-  INFO("POST " << c.base_url() << target << " " << body.dump().substr(0, 400) << " -> " << a.status << " " << a.raw.substr(0, 600));
+  INFO("POST " << c.base_url() << target << " " << body.dump().substr(0, 400) << " -> " << a.status << " "
+               << a.raw.substr(0, 600));
   REQUIRE(a.status == 200);
   return a.body;
 }
@@ -155,14 +160,24 @@ inline json items(const json& j, const std::string& name) {
   return json::array();
 }
 
-inline uint64_t u64(const json& v) { return v.is_string() ? std::stoull(v.get<std::string>()) : v.get<uint64_t>(); }
-inline int64_t i64(const json& v) { return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>(); }
+inline uint64_t u64(const json& v) {
+  return v.is_string() ? std::stoull(v.get<std::string>()) : v.get<uint64_t>();
+}
+inline int64_t i64(const json& v) {
+  return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>();
+}
 
 // ---- keys and signing ----
 
-inline const PrivateKey& dev_key(size_t i) { return devnet::dev_keys().at(i); }
-inline const Address& dev_addr(size_t i) { return devnet::dev_addresses().at(i); }
-inline std::string dev_hex(size_t i) { return to_checksum(dev_addr(i)); }
+inline const PrivateKey& dev_key(size_t i) {
+  return devnet::dev_keys().at(i);
+}
+inline const Address& dev_addr(size_t i) {
+  return devnet::dev_addresses().at(i);
+}
+inline std::string dev_hex(size_t i) {
+  return to_checksum(dev_addr(i));
+}
 
 inline Hash32 l2_domain(const json& config) {
   const json& d = config.at("domain");
@@ -177,16 +192,20 @@ inline uint64_t random_u64() {
 }
 
 inline json order_json(const Order& o) {
-  return {{"account", to_checksum(o.account)}, {"instrument", std::to_string(o.instrument)}, {"isBuy", o.is_buy},
-          {"quantity", std::to_string(o.quantity)}, {"limitPrice", std::to_string(o.limit_price)},
-          {"maxFee", std::to_string(o.max_fee)}, {"nonce", std::to_string(o.nonce)}, {"expiry", std::to_string(o.expiry)},
+  return {{"account", to_checksum(o.account)},
+          {"instrument", std::to_string(o.instrument)},
+          {"isBuy", o.is_buy},
+          {"quantity", std::to_string(o.quantity)},
+          {"limitPrice", std::to_string(o.limit_price)},
+          {"maxFee", std::to_string(o.max_fee)},
+          {"nonce", std::to_string(o.nonce)},
+          {"expiry", std::to_string(o.expiry)},
           {"flags", o.flags}};
 }
 
 inline uint64_t now_seconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
 inline Order make_order(size_t dev, uint64_t instrument, bool buy, uint64_t qty, uint64_t price, uint8_t flags = 0) {
@@ -215,15 +234,21 @@ inline json signed_cancel(const Hash32& domain, size_t dev, const OrderHash& h) 
 
 inline json signed_withdraw(const Hash32& domain, size_t dev, uint64_t amount, uint64_t nonce) {
   Withdraw w{dev_addr(dev), amount, dev_addr(dev), nonce};
-  return {{"withdraw", {{"account", dev_hex(dev)}, {"amount", std::to_string(amount)}, {"recipient", dev_hex(dev)},
-                        {"nonce", std::to_string(nonce)}}},
+  return {{"withdraw",
+           {{"account", dev_hex(dev)},
+            {"amount", std::to_string(amount)},
+            {"recipient", dev_hex(dev)},
+            {"nonce", std::to_string(nonce)}}},
           {"signature", sign(typed_digest(domain, w), dev_key(dev))->hex()}};
 }
 
 // The L1's EIP-712 domain (docs/l1.md section 2): no verifyingContract.
-inline Hash32 l1_domain(uint64_t l1_chain_id) { return Eip712Domain{"optrollup-l1", "1", l1_chain_id, std::nullopt}.separator(); }
+inline Hash32 l1_domain(uint64_t l1_chain_id) {
+  return Eip712Domain{"optrollup-l1", "1", l1_chain_id, std::nullopt}.separator();
+}
 
-inline constexpr std::string_view kL1DepositType = "Deposit(address sender,address recipient,uint64 amount,uint64 nonce)";
+inline constexpr std::string_view kL1DepositType =
+    "Deposit(address sender,address recipient,uint64 amount,uint64 nonce)";
 inline constexpr std::string_view kL1FinalizeType =
     "FinalizeWithdrawal(address sender,uint64 batch,uint64 index,address account,address recipient,uint64 amount,"
     "bytes32 proofHash,uint64 nonce)";
@@ -239,7 +264,11 @@ inline json l1_deposit(http::Client& l1, uint64_t l1_chain_id, size_t dev, uint6
                                                             .uint(nonce)
                                                             .finish());
   json body = {{"type", "deposit"},
-               {"action", {{"sender", dev_hex(dev)}, {"recipient", dev_hex(dev)}, {"amount", std::to_string(amount)}, {"nonce", std::to_string(nonce)}}},
+               {"action",
+                {{"sender", dev_hex(dev)},
+                 {"recipient", dev_hex(dev)},
+                 {"amount", std::to_string(amount)},
+                 {"nonce", std::to_string(nonce)}}},
                {"signature", sign(digest, dev_key(dev))->hex()}};
   json r = post_ok(l1, "/l1/v1/actions", body);
   CHECK(r.at("hash").get<std::string>() == digest.hex());  // the action hash is its EIP-712 digest
@@ -266,9 +295,14 @@ inline json l1_finalize_body(http::Client& l1, uint64_t l1_chain_id, size_t dev,
                                                             .finish());
   json body = {{"type", "finalize_withdrawal"},
                {"action",
-                {{"sender", dev_hex(dev)}, {"batch", std::to_string(u64(w.at("proofBatch")))}, {"index", std::to_string(u64(w.at("index")))},
-                 {"account", to_checksum(account)}, {"recipient", to_checksum(recipient)}, {"amount", std::to_string(u64(w.at("amount")))},
-                 {"proofHash", proof_hash.hex()}, {"nonce", std::to_string(nonce)}}},
+                {{"sender", dev_hex(dev)},
+                 {"batch", std::to_string(u64(w.at("proofBatch")))},
+                 {"index", std::to_string(u64(w.at("index")))},
+                 {"account", to_checksum(account)},
+                 {"recipient", to_checksum(recipient)},
+                 {"amount", std::to_string(u64(w.at("amount")))},
+                 {"proofHash", proof_hash.hex()},
+                 {"nonce", std::to_string(nonce)}}},
                {"signature", sign(digest, dev_key(dev))->hex()},
                {"data", to_hex(ByteView(proof))}};
   return body;

@@ -11,8 +11,8 @@ TEST_CASE("e2e fraud: a wrong root is challenged, proven, removed, and the chain
   // Prices every 300 ms and a batch every second: the faulty batch holds several steps, so the game
   // bisects before the one-step proof.
   Devnet net(dir.file("data"), dir.file("devnet.log"),
-             {"--fault-at-batch", std::to_string(kFault), "--challenge-period", "15s", "--clock", "10s", "--batch-interval",
-              "1s", "--oracle-interval", "300ms"});
+             {"--fault-at-batch", std::to_string(kFault), "--challenge-period", "15s", "--clock", "10s",
+              "--batch-interval", "1s", "--oracle-interval", "300ms"});
   INFO("devnet log: " << dir.file("devnet.log"));
   http::Client api(net.api(), 30s), l1(net.l1(), 30s);
   const uint64_t l1_chain = u64(get_ok(api, "/v1/config").at("l1ChainId"));
@@ -22,11 +22,14 @@ TEST_CASE("e2e fraud: a wrong root is challenged, proven, removed, and the chain
 
   // ---- the challenger wins a game on the faulty batch ----
   json game;
-  bool over = wait_until(90s, [&] {
-    for (const auto& g : items(get_ok(l1, "/l1/v1/games?batch=" + std::to_string(kFault)), "games"))
-      if (g.at("status") != "open") game = g;
-    return !game.is_null();
-  }, 250ms);
+  bool over = wait_until(
+      90s,
+      [&] {
+        for (const auto& g : items(get_ok(l1, "/l1/v1/games?batch=" + std::to_string(kFault)), "games"))
+          if (g.at("status") != "open") game = g;
+        return !game.is_null();
+      },
+      250ms);
   INFO(net.log());
   REQUIRE(over);
   game = get_ok(l1, "/l1/v1/games/" + std::to_string(u64(game.at("id"))));
@@ -44,11 +47,14 @@ TEST_CASE("e2e fraud: a wrong root is challenged, proven, removed, and the chain
   CHECK(removed.at("status") == "removed");
   // The rollup API serves batches from the node's cache, which follows the L1's events within a poll.
   json removed_view;
-  wait_until(10s, [&] {
-    removed_view = get_ok(api, "/v1/batches/" + std::to_string(kFault));
-    return removed_view.at("status") == "removed" && !removed_view.at("games").empty() &&
-           removed_view.at("games")[0].at("status") != "open";
-  }, 100ms);
+  wait_until(
+      10s,
+      [&] {
+        removed_view = get_ok(api, "/v1/batches/" + std::to_string(kFault));
+        return removed_view.at("status") == "removed" && !removed_view.at("games").empty() &&
+               removed_view.at("games")[0].at("status") != "open";
+      },
+      100ms);
   CHECK(removed_view.at("status") == "removed");
   REQUIRE(removed_view.at("games").size() == 1);
   CHECK(removed_view.at("games")[0].at("status") == "challenger_won");
@@ -75,7 +81,8 @@ TEST_CASE("e2e fraud: a wrong root is challenged, proven, removed, and the chain
   CHECK(next.at("prevRoot") == removed.at("prevRoot"));  // starts again from the last good root
   CHECK(next.at("postRoot") != removed.at("postRoot"));
   check_batch_chain(l1);
-  CHECK(wait_until(30s, [&] { return drained(api, l1); }, 50ms));
+  CHECK(wait_until(
+      30s, [&] { return drained(api, l1); }, 50ms));
 
   // The challenger verified the replacement and started no other game.
   const std::string log = net.log();

@@ -14,7 +14,9 @@ bool is_decimal_string(const json& v) {
   return i < s.size() && s.find_first_not_of("0123456789", i) == std::string::npos;
 }
 
-bool is_hex32(const json& v) { return v.is_string() && Hash32::from_hex(v.get<std::string>(), true).ok(); }
+bool is_hex32(const json& v) {
+  return v.is_string() && Hash32::from_hex(v.get<std::string>(), true).ok();
+}
 
 void check_keys(const json& j, std::initializer_list<const char*> keys) {
   for (const char* k : keys) {
@@ -27,7 +29,8 @@ void check_keys(const json& j, std::initializer_list<const char*> keys) {
 
 TEST_CASE("e2e tour: deposit, trade, account, final batch, withdraw and claim over HTTP") {
   TempDir dir;
-  Devnet net(dir.file("data"), dir.file("devnet.log"), {"--challenge-period", "5s", "--clock", "10s", "--batch-interval", "500ms"});
+  Devnet net(dir.file("data"), dir.file("devnet.log"),
+             {"--challenge-period", "5s", "--clock", "10s", "--batch-interval", "500ms"});
   INFO("devnet log: " << dir.file("devnet.log"));
   http::Client api(net.api(), 30s), l1(net.l1(), 30s);
 
@@ -135,16 +138,20 @@ TEST_CASE("e2e tour: deposit, trade, account, final batch, withdraw and claim ov
 
   // ---- the batches: posted, then final after the challenge period ----
   json final_w;
-  bool claimable = wait_until(90s, [&] {
-    for (const auto& x : items(get_ok(api, "/v1/withdrawals/" + dev_hex(0)), "withdrawals"))
-      if (u64(x.at("index")) == w_index && x.at("status") == "final" && x.contains("proof")) final_w = x;
-    return !final_w.is_null();
-  }, 250ms);
+  bool claimable = wait_until(
+      90s,
+      [&] {
+        for (const auto& x : items(get_ok(api, "/v1/withdrawals/" + dev_hex(0)), "withdrawals"))
+          if (u64(x.at("index")) == w_index && x.at("status") == "final" && x.contains("proof")) final_w = x;
+        return !final_w.is_null();
+      },
+      250ms);
   INFO("withdrawals: " << get_ok(api, "/v1/withdrawals/" + dev_hex(0)).dump());
   REQUIRE(claimable);
   const uint64_t proof_batch = u64(final_w.at("proofBatch"));
   json batch = get_ok(api, "/v1/batches/" + std::to_string(proof_batch));
-  check_keys(batch, {"index", "prevRoot", "postRoot", "txCount", "txDataRoot", "status", "l1Block", "postedAt", "games"});
+  check_keys(batch,
+             {"index", "prevRoot", "postRoot", "txCount", "txDataRoot", "status", "l1Block", "postedAt", "games"});
   CHECK(batch.at("status") == "final");
   CHECK(is_hex32(batch.at("postRoot")));
   CHECK(batch.at("games").empty());

@@ -25,7 +25,8 @@ json receive_until(http::WsClient& ws, const std::function<bool(const json&)>& m
 json request(http::WsClient& ws, const json& msg) {
   ws.send(msg.dump());
   // Replies carry the request's id; updates published meanwhile are skipped.
-  json r = receive_until(ws, [&](const json& j) { return j.contains("id") && j["id"] == msg.at("id"); }, 10s);
+  json r = receive_until(
+      ws, [&](const json& j) { return j.contains("id") && j["id"] == msg.at("id"); }, 10s);
   REQUIRE_MESSAGE(!r.is_null(), "no reply to " << msg.dump());
   return r;
 }
@@ -66,7 +67,8 @@ TEST_CASE("e2e websocket: order book, trades and account updates for orders post
 
   // ---- bad messages: an error reply, and the session goes on ----
   ws.send("not json");
-  json e = receive_until(ws, [](const json& j) { return j.value("op", "") == "error"; }, 10s);
+  json e = receive_until(
+      ws, [](const json& j) { return j.value("op", "") == "error"; }, 10s);
   REQUIRE(!e.is_null());
   CHECK(e.at("error").at("code").is_string());
   CHECK(e.at("error").at("message").is_string());
@@ -74,8 +76,7 @@ TEST_CASE("e2e websocket: order book, trades and account updates for orders post
                           json{{"op", "subscribe"}, {"channel", "orderbook"}, {"instrument", 999999}, {"id", 11}},
                           json{{"op", "subscribe"}, {"channel", "orderbook"}, {"id", 12}},
                           json{{"op", "subscribe"}, {"channel", "account"}, {"address", "0x12"}, {"id", 13}},
-                          json{{"op", "dance"}, {"id", 14}},
-                          json{{"channel", "trades"}, {"id", 15}},
+                          json{{"op", "dance"}, {"id", 14}}, json{{"channel", "trades"}, {"id", 15}},
                           json{{"op", "subscribe"}, {"channel", "trades"}, {"bogus", 1}, {"id", 16}}}) {
     json reply = request(ws, bad);
     INFO("bad " << bad.dump() << " -> " << reply.dump());
@@ -89,12 +90,15 @@ TEST_CASE("e2e websocket: order book, trades and account updates for orders post
   json ack = post_ok(api, "/v1/orders", signed_order(domain, sell, 1));
   CHECK(ack.at("status") == "open");
   const std::string book_channel = "orderbook:" + std::to_string(inst);
-  json update = receive_until(ws, [&](const json& j) {
-    if (j.value("channel", "") != book_channel) return false;
-    for (const auto& l : j.at("data").at("asks"))
-      if (l.at("price") == "55000000" && l.at("quantity") == "2000000") return true;
-    return false;
-  }, 10s);
+  json update = receive_until(
+      ws,
+      [&](const json& j) {
+        if (j.value("channel", "") != book_channel) return false;
+        for (const auto& l : j.at("data").at("asks"))
+          if (l.at("price") == "55000000" && l.at("quantity") == "2000000") return true;
+        return false;
+      },
+      10s);
   INFO("book update " << update.dump());
   REQUIRE(!update.is_null());
   CHECK(u64(update.at("data").at("instrument")) == inst);
@@ -106,26 +110,29 @@ TEST_CASE("e2e websocket: order book, trades and account updates for orders post
   CHECK(ack_buy.at("status") == "filled");
   std::vector<json> seen;
   bool trade = false, book = false, account = false;
-  receive_until(ws, [&](const json& j) {
-    const std::string ch = j.value("channel", "");
-    const json& d = j.contains("data") ? j["data"] : json();
-    if (ch == "trades:" + std::to_string(inst) && d.value("takerOrder", "") == ack_buy.at("orderHash")) {
-      trade = true;
-      CHECK(d.at("price") == "55000000");
-      CHECK(d.at("quantity") == "1000000");
-      CHECK(d.at("maker") == dev_hex(1));
-      CHECK(d.at("taker") == dev_hex(0));
-    }
-    if (ch == book_channel) {
-      CHECK(u64(d.at("sequence")) > seq);
-      for (const auto& l : d.at("asks"))
-        if (l.at("price") == "55000000" && l.at("quantity") == "1000000") book = true;
-    }
-    if (ch.rfind("account:", 0) == 0 && d.value("address", "") == dev_hex(0))
-      for (const auto& p : d.at("positions"))
-        if (u64(p.at("instrument")) == inst && p.at("qty") == "1000000") account = true;
-    return trade && book && account;
-  }, 15s, &seen);
+  receive_until(
+      ws,
+      [&](const json& j) {
+        const std::string ch = j.value("channel", "");
+        const json& d = j.contains("data") ? j["data"] : json();
+        if (ch == "trades:" + std::to_string(inst) && d.value("takerOrder", "") == ack_buy.at("orderHash")) {
+          trade = true;
+          CHECK(d.at("price") == "55000000");
+          CHECK(d.at("quantity") == "1000000");
+          CHECK(d.at("maker") == dev_hex(1));
+          CHECK(d.at("taker") == dev_hex(0));
+        }
+        if (ch == book_channel) {
+          CHECK(u64(d.at("sequence")) > seq);
+          for (const auto& l : d.at("asks"))
+            if (l.at("price") == "55000000" && l.at("quantity") == "1000000") book = true;
+        }
+        if (ch.rfind("account:", 0) == 0 && d.value("address", "") == dev_hex(0))
+          for (const auto& p : d.at("positions"))
+            if (u64(p.at("instrument")) == inst && p.at("qty") == "1000000") account = true;
+        return trade && book && account;
+      },
+      15s, &seen);
   std::string all;
   for (const auto& j : seen) all += j.dump().substr(0, 300) + "\n";
   INFO("messages after the buy:\n" << all);
@@ -134,14 +141,17 @@ TEST_CASE("e2e websocket: order book, trades and account updates for orders post
   CHECK(account);
 
   // ---- a batch message once the trade's batch is posted ----
-  json batch = receive_until(ws, [](const json& j) { return j.value("channel", "") == "batches"; }, 20s);
+  json batch = receive_until(
+      ws, [](const json& j) { return j.value("channel", "") == "batches"; }, 20s);
   REQUIRE(!batch.is_null());
   CHECK(batch.at("data").contains("index"));
 
   // ---- unsubscribe from the book: no more book updates ----
-  CHECK(request(ws, {{"op", "unsubscribe"}, {"channel", "orderbook"}, {"instrument", inst}, {"id", 30}}).at("op") == "unsubscribed");
+  CHECK(request(ws, {{"op", "unsubscribe"}, {"channel", "orderbook"}, {"instrument", inst}, {"id", 30}}).at("op") ==
+        "unsubscribed");
   post_ok(api, "/v1/orders", signed_order(domain, make_order(1, inst, false, 1'000'000, 70'000'000), 1));
-  json late = receive_until(ws, [&](const json& j) { return j.value("channel", "") == book_channel; }, 2s);
+  json late = receive_until(
+      ws, [&](const json& j) { return j.value("channel", "") == book_channel; }, 2s);
   CHECK(late.is_null());
 
   // A second client sees the same book through HTTP.

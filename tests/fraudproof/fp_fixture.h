@@ -36,8 +36,12 @@ constexpr int64_t kUsdc = 1'000'000;
 constexpr size_t kProposer = devnet::kProposer;
 constexpr size_t kChallenger = devnet::kChallenger;
 
-inline const PrivateKey& dev(size_t i) { return devnet::dev_keys().at(i); }
-inline const Address& dev_addr(size_t i) { return devnet::dev_addresses().at(i); }
+inline const PrivateKey& dev(size_t i) {
+  return devnet::dev_keys().at(i);
+}
+inline const Address& dev_addr(size_t i) {
+  return devnet::dev_addresses().at(i);
+}
 
 // ceil(log_k n), computed here independently of the game's own helper.
 inline uint64_t expected_rounds(uint64_t n, uint64_t k) {
@@ -221,8 +225,9 @@ class Fixture {
       p.honest.push_back(Hash32::from(honest_.root()));
       p.claimed.push_back(Hash32::from(proposer_.root()));
     }
-    l1::PostBatchArgs args{p.index, p.claimed.front(), p.claimed.back(), txs.size(), head.inbox_length,
-                           chain_->inbox_accumulator(head.inbox_length), p.l2_timestamp};
+    l1::PostBatchArgs args{p.index,       p.claimed.front(), p.claimed.back(),
+                           txs.size(),    head.inbox_length, chain_->inbox_accumulator(head.inbox_length),
+                           p.l2_timestamp};
     auto r = submit(dev(kProposer), l1::make_post_batch(dev_addr(kProposer), args, l1::compress_batch(txs), 0));
     if (!r) {
       REQUIRE(honest_.revert_to(honest_mark));
@@ -257,8 +262,9 @@ class Fixture {
     return encode_tx(t);
   }
   Order order(size_t d, uint64_t instrument, bool buy, int64_t qty, int64_t price) {
-    return Order{dev_addr(d), instrument, buy, static_cast<uint64_t>(qty), static_cast<uint64_t>(price),
-                 500'000, ++salt_, chain_->now() + 3600, 0};
+    return Order{
+        dev_addr(d), instrument,           buy, static_cast<uint64_t>(qty), static_cast<uint64_t>(price), 500'000,
+        ++salt_,     chain_->now() + 3600, 0};
   }
   SignedOrder signed_order(size_t d, const Order& o) {
     return SignedOrder{o, *sign(typed_digest(params().domain_separator, o), dev(d))};
@@ -388,7 +394,8 @@ class Fixture {
     }
     const Posted& b = batch(batch_index);
     const uint64_t upto = std::min<uint64_t>(step, b.steps.size());
-    REQUIRE(apply_steps(params(), b.l2_timestamp, std::span<const Bytes>(b.steps.data(), upto), b.facts.inbox_count, s).ok());
+    REQUIRE(apply_steps(params(), b.l2_timestamp, std::span<const Bytes>(b.steps.data(), upto), b.facts.inbox_count, s)
+                .ok());
     const Bytes input = step < b.steps.size() ? b.steps[step] : Bytes{};
     fn(s, input, b);
   }

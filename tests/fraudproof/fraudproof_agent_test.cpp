@@ -52,7 +52,8 @@ using opt::test::TempDir;
 // A child process with its output copied to a log file; `wait_for` waits until a pattern shows.
 class Process {
  public:
-  Process(std::vector<std::string> args, std::string log) : proc_(opt::test::command(std::move(args), std::move(log))) {}
+  Process(std::vector<std::string> args, std::string log)
+      : proc_(opt::test::command(std::move(args), std::move(log))) {}
   std::string wait_for(const std::string& pattern, std::chrono::milliseconds limit = 10s) {
     if (auto found = proc_.wait_for(pattern, limit)) return *found;
     if (!proc_.running()) FAIL("the process exited early: " << proc_.output());
@@ -70,8 +71,12 @@ class Process {
   opt::test::ChildProcess proc_;
 };
 
-const PrivateKey& dev(size_t i) { return devnet::dev_keys().at(i); }
-const Address& dev_addr(size_t i) { return devnet::dev_addresses().at(i); }
+const PrivateKey& dev(size_t i) {
+  return devnet::dev_keys().at(i);
+}
+const Address& dev_addr(size_t i) {
+  return devnet::dev_addresses().at(i);
+}
 
 // Prometheus text: the value of one metric.
 uint64_t metric(const std::string& text, const std::string& name) {
@@ -100,8 +105,8 @@ class Proposer {
   }
   Bytes trade(size_t seller, size_t buyer, uint64_t instrument, int64_t qty, int64_t price, uint64_t ts) {
     auto signed_order = [&](size_t d, bool buy) {
-      Order o{dev_addr(d), instrument, buy, static_cast<uint64_t>(qty), static_cast<uint64_t>(price), 500'000, ++salt_,
-              ts + 3600, 0};
+      Order o{dev_addr(d), instrument, buy, static_cast<uint64_t>(qty), static_cast<uint64_t>(price), 500'000,
+              ++salt_,     ts + 3600,  0};
       return SignedOrder{o, *sign(typed_digest(params().domain_separator, o), dev(d))};
     };
     return encode_tx(TradeTx{signed_order(seller, false), signed_order(buyer, true), static_cast<uint64_t>(qty),
@@ -137,8 +142,8 @@ class Proposer {
       }
       roots.push_back(Hash32::from(state_.root()));
     }
-    l1::PostBatchArgs args{head->next_batch_index, roots.front(), roots.back(), txs.size(), inbox->length,
-                           inbox->accumulator, ts};
+    l1::PostBatchArgs args{
+        head->next_batch_index, roots.front(), roots.back(), txs.size(), inbox->length, inbox->accumulator, ts};
     auto r = client_.post_batch(dev(devnet::kProposer), args, l1::compress_batch(txs));
     REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().code + ": " + r.error().message));
     inbox_consumed_ = inbox->length;
@@ -173,8 +178,8 @@ TEST_CASE("optrollup challenger: disputes only the wrong batch, survives kill -9
   REQUIRE(cfg->clock_seconds == 20);
 
   const std::vector<std::string> challenger_args = {
-      binary(), "challenger", "--l1", url, "--key", dev(devnet::kChallenger).hex(), "--data-dir", dir.file("challenger"),
-      "--metrics", "127.0.0.1:0", "--poll", "200ms"};
+      binary(),     "challenger",           "--l1",      url,           "--key",  dev(devnet::kChallenger).hex(),
+      "--data-dir", dir.file("challenger"), "--metrics", "127.0.0.1:0", "--poll", "200ms"};
   auto challenger = std::make_unique<Process>(challenger_args, dir.file("challenger-1.log"));
   std::string metrics_url = challenger->wait_for("metrics on (http://127\\.0\\.0\\.1:[0-9]+)/metrics");
 
@@ -184,8 +189,8 @@ TEST_CASE("optrollup challenger: disputes only the wrong batch, survives kill -9
   REQUIRE(client.register_proposer(dev(devnet::kProposer), cfg->min_proposer_stake).ok());
   for (size_t d = 0; d < 4; ++d) REQUIRE(client.deposit(dev(d), dev_addr(d), 100'000 * kUsdc).ok());
   uint64_t ts = client.head()->timestamp;
-  const std::vector<Hash32> right =
-      proposer.post({proposer.report(devnet::kEth, 3000 * kUsdc, ts), proposer.report(devnet::kBtc, 60000 * kUsdc, ts)});
+  const std::vector<Hash32> right = proposer.post(
+      {proposer.report(devnet::kEth, 3000 * kUsdc, ts), proposer.report(devnet::kBtc, 60000 * kUsdc, ts)});
   std::vector<Bytes> txs;
   ts = client.head()->timestamp;
   for (size_t i = 0; i < 14; ++i) txs.push_back(proposer.trade(i % 4, (i + 1) % 4, 1 + i % 6, 100'000, 40 * kUsdc, ts));
@@ -269,7 +274,8 @@ TEST_CASE("optrollup challenger: disputes only the wrong batch, survives kill -9
 
   CHECK(challenger->terminate() == 0);
   CHECK(l1.terminate() == 0);
-  MESSAGE("wall time: " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count() << " ms");
+  MESSAGE("wall time: " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()
+                        << " ms");
 }
 
 }  // namespace opt::fp

@@ -115,8 +115,10 @@ class StepMeter {
       best = std::min(best, bench::seconds_since(t1) * 1e6);
     }
     (void)apply(params_, w.ctx_for(tx), tx, w.state());
-    if (!r.ok()) fail(std::string("referee refused an honest proof: ") + to_string(r.error()));
-    else if (*r != w.state().root()) fail("referee computed another root than the full state");
+    if (!r.ok())
+      fail(std::string("referee refused an honest proof: ") + to_string(r.error()));
+    else if (*r != w.state().root())
+      fail("referee computed another root than the full state");
     return {proof.size(), best};
   }
 
@@ -167,8 +169,10 @@ void proof_sizes() {
     if (!x.run(x.simple_trade(2, 0, id, kContract, price)).ok()) fail("setup trade refused");
     if (!x.run(x.simple_trade(3, 1, id, kContract, price)).ok()) fail("setup trade refused");
   }
-  if (x.account(0).positions.size() != 64 || x.account(1).positions.size() != 64) fail("the accounts do not hold 64 positions");
-  for (int i = 0; i < 1023; ++i) (void)xmeter.measure(x, encode_tx(ExpireTx{1000 + static_cast<uint64_t>(i)}));  // fill the window
+  if (x.account(0).positions.size() != 64 || x.account(1).positions.size() != 64)
+    fail("the accounts do not hold 64 positions");
+  for (int i = 0; i < 1023; ++i)
+    (void)xmeter.measure(x, encode_tx(ExpireTx{1000 + static_cast<uint64_t>(i)}));  // fill the window
   auto [wb, wus] = xmeter.measure(x, encode_tx(x.simple_trade(0, 1, first, kContract / 2, 500 * kUsdc)));
 
   double worst_bytes = 0, worst_us = 0;
@@ -180,7 +184,8 @@ void proof_sizes() {
     bench::report("fp_referee_us_avg_" + name, s.us_sum / n, "us");
     bench::report("fp_referee_us_p99_" + name, s.p99(), "us");
     bench::report("fp_referee_us_worst_" + name, s.us_max, "us", "target <= 1000");
-    bench::report("fp_build_proof_us_avg_" + name, s.prove_us_sum / n, "us", "includes the txDataRoot proof over 1024 frames");
+    bench::report("fp_build_proof_us_avg_" + name, s.prove_us_sum / n, "us",
+                  "includes the txDataRoot proof over 1024 frames");
     worst_bytes = std::max(worst_bytes, s.bytes_max);
     worst_us = std::max(worst_us, s.us_max);
   }
@@ -188,15 +193,19 @@ void proof_sizes() {
   bench::report("fp_referee_us_trade_64x64_positions", wus, "us", "target <= 1000");
   worst_bytes = std::max(worst_bytes, static_cast<double>(wb));
   worst_us = std::max(worst_us, wus);
-  bench::report("fp_proof_bytes_worst", worst_bytes, "bytes", worst_bytes <= 16384 ? "target <= 16384: met" : "target <= 16384: MISSED");
-  bench::report("fp_referee_us_worst", worst_us, "us", worst_us <= 1000 ? "target <= 1000: met" : "target <= 1000: MISSED");
+  bench::report("fp_proof_bytes_worst", worst_bytes, "bytes",
+                worst_bytes <= 16384 ? "target <= 16384: met" : "target <= 16384: MISSED");
+  bench::report("fp_referee_us_worst", worst_us, "us",
+                worst_us <= 1000 ? "target <= 1000: met" : "target <= 1000: MISSED");
 }
 
 // ---------------- an L1 with the game, a proposer and the agents on virtual time ----------------
 
 constexpr uint64_t kGenesisTime = 1'800'000'000;
 constexpr int64_t kUsdc = 1'000'000;
-const PrivateKey& dev(size_t i) { return devnet::dev_keys()[i]; }
+const PrivateKey& dev(size_t i) {
+  return devnet::dev_keys()[i];
+}
 
 class Rollup {
  public:
@@ -261,8 +270,13 @@ class Rollup {
       if (fault) roots.push_back(Hash32::from(state_.root()));  // the game needs every claimed root
     }
     if (!fault) roots.push_back(Hash32::from(state_.root()));
-    l1::PostBatchArgs args{head.next_batch_index, roots.front(), roots.back(), txs.size(), head.inbox_length,
-                           chain_->inbox_accumulator(head.inbox_length), ts};
+    l1::PostBatchArgs args{head.next_batch_index,
+                           roots.front(),
+                           roots.back(),
+                           txs.size(),
+                           head.inbox_length,
+                           chain_->inbox_accumulator(head.inbox_length),
+                           ts};
     submit(dev(devnet::kProposer), l1::make_post_batch({}, args, l1::compress_batch(txs), 0));
     inbox_consumed_ = head.inbox_length;
     return roots;
@@ -382,15 +396,16 @@ void full_games() {
       r.tick();
     }
     const double wall = bench::seconds_since(t0);
-    if (!g || g->status != fp::GameStatus::kChallengerWon || g->end_reason != "step_proof" || g->moves != g->rounds + 1 ||
-        g->a != fault) {
+    if (!g || g->status != fp::GameStatus::kChallengerWon || g->end_reason != "step_proof" ||
+        g->moves != g->rounds + 1 || g->a != fault) {
       fail("the game on the 10,000-step batch did not end as expected (k = " + std::to_string(k) + ")");
       continue;
     }
     const std::string suffix = "_10k_steps_k" + std::to_string(k);
     bench::report("fp_game_rounds" + suffix, static_cast<double>(g->rounds), "rounds");
     bench::report("fp_game_moves" + suffix, static_cast<double>(g->moves), "moves", "ceil(log_k N) + 1");
-    bench::report("fp_game_virtual_seconds" + suffix, static_cast<double>(g->ended - start), "s", "1 s per L1 block, agents polled each block");
+    bench::report("fp_game_virtual_seconds" + suffix, static_cast<double>(g->ended - start), "s",
+                  "1 s per L1 block, agents polled each block");
     bench::report("fp_game_wall_seconds" + suffix, wall, "s", "challenger re-execution, roots, proof and every move");
   }
 }

@@ -599,7 +599,7 @@ TEST_CASE("several games on one batch: independent; when one is won the others e
   CHECK(other.status == GameStatus::kCancelled);
   CHECK(other.end_reason == "batch_removed");
   CHECK(f.account(2).locked == 0);
-  CHECK(f.account(2).bond == c2.bond);  // the bond is back in full
+  CHECK(f.account(2).bond == c2.bond);                            // the bond is back in full
   CHECK(f.account(kProposer).stake == p0.stake - 1'000 * kUnit);  // slashed once
   CHECK(code_of(f.choose(2, g2, 0)) == "game_over");
 }
@@ -793,7 +793,6 @@ TEST_CASE("replay_games rebuilds every game from the event log, and rejects a do
   // The untouched log still replays.
   CHECK(replay_games(events, f.config()).ok());
 }
-
 
 // A proposer must not be able to mint collateral: a Deposit (or ForcedWithdraw) among the sequencer's own
 // frames is refused by the state machine (inbox_only), so honest re-execution credits nothing the L1

@@ -30,8 +30,8 @@ struct Corpus {
   std::vector<Bytes> frames;
   StepFacts facts;
   std::vector<Receipt> receipts;
-  std::vector<Hash32> roots;  // before step 0 .. after the last step
-  std::vector<Bytes> proofs;  // the honest proof of each step
+  std::vector<Hash32> roots;              // before step 0 .. after the last step
+  std::vector<Bytes> proofs;              // the honest proof of each step
   std::vector<std::vector<SmtKey>> keys;  // the keys each step reads or writes
   // For each step and each of its keys: a witness of every other key (prove_many over the set minus one),
   // and whether the left-out key holds a value before the step.
@@ -80,7 +80,7 @@ struct Corpus {
         encode_tx(SettleTx{test::dev_address(1), 4}),  // nothing left to settle
         encode_tx(w.withdraw(1, 1'000 * kUsdc)),
         encode_tx(w.withdraw(1, 1'000 * kUsdc, 7)),  // wrong nonce
-        encode_tx(ExpireTx{77}),                      // no such instrument
+        encode_tx(ExpireTx{77}),                     // no such instrument
         encode_tx(bad_sig),
         encode_tx(w.report_at(kBtc, 61000 * kUsdc, kT0)),  // older than the last report
         Bytes{0x02, 0x00, 0x01},                           // a trade tag with nothing after it
@@ -140,7 +140,9 @@ Corpus& corpus() {
   return c;
 }
 
-std::string verdict(const Result<StateRoot, ProofVerdict>& r) { return r.ok() ? "ok" : to_string(r.error()); }
+std::string verdict(const Result<StateRoot, ProofVerdict>& r) {
+  return r.ok() ? "ok" : to_string(r.error());
+}
 
 }  // namespace
 
@@ -208,7 +210,8 @@ TEST_CASE("referee_step: no single changed byte of a proof yields another root")
         auto r = c.referee(i, c.roots[i], p);
         ++flips;
         verdicts[verdict(r)]++;
-        if (r.ok() && Hash32::from(*r) != c.roots[i + 1]) FAIL_CHECK("step " << i << ": byte " << j << " changed gives another root");
+        if (r.ok() && Hash32::from(*r) != c.roots[i + 1])
+          FAIL_CHECK("step " << i << ": byte " << j << " changed gives another root");
       }
     }
   }

@@ -123,7 +123,8 @@ TEST_CASE("simulator: seeds 1..500, the honest side wins every game") {
       snap.reward_share_ppm = gm.config().reward_share_ppm;
       snap.games = gm.games(0, gm.game_count());
       snap.batches = chain.batches(0, 100'000);
-      snap.accounts[devnet::dev_addresses().at(devnet::kProposer)] = chain.account(devnet::dev_addresses().at(devnet::kProposer));
+      snap.accounts[devnet::dev_addresses().at(devnet::kProposer)] =
+          chain.account(devnet::dev_addresses().at(devnet::kProposer));
       for (const Game& g : snap.games) snap.accounts[g.challenger] = chain.account(g.challenger);
       l1 = std::move(snap);
     };
@@ -179,8 +180,8 @@ TEST_CASE("simulator: seeds 1..500, the honest side wins every game") {
     CHECK(degrees[k] > 0);
   }
   CHECK(degrees.size() == 3);
-  for (const char* t : {"deposit", "trade", "cancel", "price_report", "list_instrument", "liquidate", "expire", "settle",
-                        "withdraw", "forced_withdraw"}) {
+  for (const char* t : {"deposit", "trade", "cancel", "price_report", "list_instrument", "liquidate", "expire",
+                        "settle", "withdraw", "forced_withdraw"}) {
     const std::string type = t;
     CAPTURE(type);
     CHECK(fault_types[type] > 0);

@@ -27,8 +27,8 @@ namespace {
 const std::vector<const l1::ActionSpec*>& specs() {
   static const std::vector<const l1::ActionSpec*> all = [] {
     auto v = l1::builtin_specs();
-    for (const l1::ActionSpec* s : {&fp::challenge_spec(), &fp::dissect_spec(), &fp::choose_spec(),
-                                    &fp::prove_step_spec(), &fp::timeout_spec()})
+    for (const l1::ActionSpec* s :
+         {&fp::challenge_spec(), &fp::dissect_spec(), &fp::choose_spec(), &fp::prove_step_spec(), &fp::timeout_spec()})
       v.push_back(s);
     return v;
   }();
@@ -47,7 +47,9 @@ void check_api_error(const http::ApiError& e) {
 
 // The emitted forms. Orders use the API's own emitter; cancels and withdrawals have none in the API (they
 // are never answered back), so their documented request forms (docs/api.md) are written here.
-json emit(const SignedOrder& s) { return {{"order", api::order_to_json(s.order)}, {"signature", s.sig.hex()}}; }
+json emit(const SignedOrder& s) {
+  return {{"order", api::order_to_json(s.order)}, {"signature", s.sig.hex()}};
+}
 json emit(const CancelTx& c) {
   return {{"cancel", {{"account", to_checksum(c.cancel.account)}, {"orderHash", c.cancel.order_hash.hex()}}},
           {"signature", c.sig.hex()}};
@@ -110,7 +112,9 @@ void l1_message(const l1::ActionSpec& spec, const std::string& text) {
   FUZZ_CHECK(l1::message_to_json(*again) == out, "emitting is not a fixed point");
 }
 
-void seed(uint8_t which, const json& body) { fuzz::write_seed(std::string(1, static_cast<char>(which)) + body.dump()); }
+void seed(uint8_t which, const json& body) {
+  fuzz::write_seed(std::string(1, static_cast<char>(which)) + body.dump());
+}
 
 }  // namespace
 

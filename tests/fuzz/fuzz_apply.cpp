@@ -66,8 +66,12 @@ Bytes resign(ByteView in) {
       // Committee members 7, 8, 9 or dev 0 (not a member), chosen by the old signature's first byte.
       for (auto& s : t.sigs) s = signed_by(typed_digest(sep, t.report), dev_key(s[0] % 4 == 3 ? 0 : 7 + s[0] % 4));
     }
-    void operator()(ListInstrumentTx& t) { t.sig = signed_by(typed_digest(sep, t.listing), dev_key(t.sig[0] & 1 ? 5 : 6)); }
-    void operator()(LiquidateTx& t) { t.sig = signed_by(typed_digest(sep, t.liquidate), f.key_for(t.liquidate.liquidator)); }
+    void operator()(ListInstrumentTx& t) {
+      t.sig = signed_by(typed_digest(sep, t.listing), dev_key(t.sig[0] & 1 ? 5 : 6));
+    }
+    void operator()(LiquidateTx& t) {
+      t.sig = signed_by(typed_digest(sep, t.liquidate), f.key_for(t.liquidate.liquidator));
+    }
     void operator()(WithdrawTx& t) { t.sig = signed_by(typed_digest(sep, t.withdraw), f.key_for(t.withdraw.account)); }
     void operator()(DepositTx&) {}
     void operator()(ExpireTx&) {}
@@ -87,10 +91,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   auto seed = [](uint8_t flags, const Tx& tx) { fuzz::write_seed(fuzz::concat({ByteView(&flags, 1), encode_tx(tx)})); };
   seed(1, w.deposit(2, 1'000 * kUsdc));
   seed(1, ForcedWithdrawTx{9, dev_address(1), 1'000'000 * kUsdc});
-  seed(8, w.simple_trade(1, 2, 1, kContract, 55 * kUsdc));               // closes part of a position
-  seed(8, w.simple_trade(2, 1, 1, kContract, 45 * kUsdc));               // the other way
-  seed(8, w.simple_trade(0, 1, 5, 3 * kContract, 70 * kUsdc));           // the listed instrument
-  seed(8, w.simple_trade(3, 0, 2, 100'000 * kContract, 40 * kUsdc));     // far above margin
+  seed(8, w.simple_trade(1, 2, 1, kContract, 55 * kUsdc));            // closes part of a position
+  seed(8, w.simple_trade(2, 1, 1, kContract, 45 * kUsdc));            // the other way
+  seed(8, w.simple_trade(0, 1, 5, 3 * kContract, 70 * kUsdc));        // the listed instrument
+  seed(8, w.simple_trade(3, 0, 2, 100'000 * kContract, 40 * kUsdc));  // far above margin
   seed(8, w.trade(1, w.order(1, 1, false, kContract, 50 * kUsdc, kPostOnly), 2,
                   w.order(2, 1, true, kContract, 50 * kUsdc, kReduceOnly), kContract, 50 * kUsdc));
   seed(8, w.cancel(1, w.hash_of(w.order(1, 1, false, kContract, 50 * kUsdc))));
@@ -139,7 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto wit = apply(w.params(), ctx, tx, *ws);
   FUZZ_CHECK(wit.ok(), "the step reads a key it did not report as touched (%s)", to_string(wit.error()));
   FUZZ_CHECK(*wit == *full, "receipts differ: full state %s/%llu, witness %s/%llu", to_string(full->code),
-             static_cast<unsigned long long>(full->value), to_string(wit->code), static_cast<unsigned long long>(wit->value));
+             static_cast<unsigned long long>(full->value), to_string(wit->code),
+             static_cast<unsigned long long>(wit->value));
   FUZZ_CHECK(Hash32::from(ws->root()) == after, "the witness state ends at another root than the full state");
   return 0;
 }

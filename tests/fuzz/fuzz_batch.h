@@ -9,12 +9,12 @@
 namespace opt::fuzz {
 
 struct Batch {
-  test::World world;             // its state is at genesis until run() is called
-  std::vector<Bytes> steps;      // the inbox messages, then the sequencer's frames
-  std::vector<Bytes> frames;     // the frames alone (txDataRoot)
+  test::World world;          // its state is at genesis until run() is called
+  std::vector<Bytes> steps;   // the inbox messages, then the sequencer's frames
+  std::vector<Bytes> frames;  // the frames alone (txDataRoot)
   size_t inbox_count = 0;
-  uint64_t timestamp = 0;        // the batch's L2 timestamp
-  Bytes listed;                  // a ListInstrument of the batch (its instrument gets id 5)
+  uint64_t timestamp = 0;  // the batch's L2 timestamp
+  Bytes listed;            // a ListInstrument of the batch (its instrument gets id 5)
 
   Batch() {
     using namespace test;
@@ -25,21 +25,21 @@ struct Batch {
     auto frame = [&](const Tx& tx) { frames.push_back(encode_tx(tx)); };
     frame(w.report(kEth, 3000 * kUsdc));
     frame(w.report(kBtc, 60000 * kUsdc));
-    frame(w.simple_trade(1, 2, 1, kContract, 50 * kUsdc));            // a call
-    frame(w.simple_trade(0, 3, 2, 2 * kContract, 40 * kUsdc));        // a put
-    frame(w.simple_trade(2, 0, 3, kContract / 2, 900 * kUsdc));       // BTC
-    frame(w.simple_trade(3, 1, 4, kContract, 5 * kUsdc));             // the short-dated call
+    frame(w.simple_trade(1, 2, 1, kContract, 50 * kUsdc));       // a call
+    frame(w.simple_trade(0, 3, 2, 2 * kContract, 40 * kUsdc));   // a put
+    frame(w.simple_trade(2, 0, 3, kContract / 2, 900 * kUsdc));  // BTC
+    frame(w.simple_trade(3, 1, 4, kContract, 5 * kUsdc));        // the short-dated call
     Order resting = w.order(1, 1, false, 3 * kContract, 60 * kUsdc);
     frame(w.cancel(1, w.hash_of(resting)));
     frame(w.withdraw(0, 10 * kUsdc, 0));
     ListInstrumentTx l = w.list(kEth, 3200 * kUsdc, kT0 + 2 * 86400, true);
     listed = encode_tx(l);
     frame(l);
-    frame(w.liquidate(0, 2, 1, kContract / 2));                       // refused: not liquidatable
-    frame(ExpireTx{4});                                               // refused: not expired yet
-    frame(SettleTx{dev_address(1), 1});                               // refused
-    frame(w.deposit(0, 1));                                           // refused: inbox only
-    frames.push_back(Bytes(9, 0xee));                                 // does not decode
+    frame(w.liquidate(0, 2, 1, kContract / 2));  // refused: not liquidatable
+    frame(ExpireTx{4});                          // refused: not expired yet
+    frame(SettleTx{dev_address(1), 1});          // refused
+    frame(w.deposit(0, 1));                      // refused: inbox only
+    frames.push_back(Bytes(9, 0xee));            // does not decode
     steps.insert(steps.end(), frames.begin(), frames.end());
     w.advance(5);
     timestamp = w.now();

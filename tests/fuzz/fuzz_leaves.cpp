@@ -21,7 +21,9 @@ void round_trip(ByteView in, Decode decode, const char* what) {
   FUZZ_CHECK(twice && *twice == *v, "%s: the re-encoding does not decode to the same leaf", what);
 }
 
-void seed(uint8_t which, const Bytes& leaf) { fuzz::write_seed(fuzz::concat({ByteView(&which, 1), leaf})); }
+void seed(uint8_t which, const Bytes& leaf) {
+  fuzz::write_seed(fuzz::concat({ByteView(&which, 1), leaf}));
+}
 
 }  // namespace
 

@@ -45,7 +45,8 @@ OneStep& fixture() {
   static OneStep* f = [] {
     auto* f = new OneStep;
     for (uint64_t s = 0; s < f->positions(); ++s) {
-      auto r = fp::referee_step(f->batch.world.params(), f->facts, s, StateRoot::from(f->before(s)), f->proofs[s], f->inbox());
+      auto r = fp::referee_step(f->batch.world.params(), f->facts, s, StateRoot::from(f->before(s)), f->proofs[s],
+                                f->inbox());
       FUZZ_CHECK(r && Hash32::from(*r) == f->after(s), "the honest proof of step %llu is refused or wrong",
                  static_cast<unsigned long long>(s));
     }
@@ -73,11 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ByteView bytes(data + 1, size - 1);
 
   if (auto p = fp::OneStepProof::decode(bytes)) {
-    FUZZ_CHECK(p->encode() == Bytes(bytes.begin(), bytes.end()), "OneStepProof::decode accepted a non-canonical encoding");
+    FUZZ_CHECK(p->encode() == Bytes(bytes.begin(), bytes.end()),
+               "OneStepProof::decode accepted a non-canonical encoding");
   }
   auto r = fp::referee_step(f.batch.world.params(), f.facts, step, StateRoot::from(f.before(step)), bytes, f.inbox());
   if (r) {
-    FUZZ_CHECK(Hash32::from(*r) == f.after(step), "the referee accepted a proof of step %llu giving root %s, not the honest %s",
+    FUZZ_CHECK(Hash32::from(*r) == f.after(step),
+               "the referee accepted a proof of step %llu giving root %s, not the honest %s",
                static_cast<unsigned long long>(step), r->hex().c_str(), f.after(step).hex().c_str());
   }
   return 0;

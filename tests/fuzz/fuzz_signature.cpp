@@ -104,9 +104,19 @@ Hash32 ref_digest(const Hash32& sep, const Hash32& sh) {
 Hash32 fuzz_struct(fuzz::Input& in, Hash32& ref_struct) {
   switch (in.u8() % 7) {
     case 0: {
-      Order o{in.fixed<20, AddressTag>(), in.u64(), in.coin(), in.u64(), in.u64(), in.u64(), in.u64(), in.u64(), in.u8()};
-      ref_struct = Ref(kOrderType).addr(o.account).u(o.instrument).u(o.is_buy).u(o.quantity).u(o.limit_price)
-                       .u(o.max_fee).u(o.nonce).u(o.expiry).u(o.flags).hash();
+      Order o{
+          in.fixed<20, AddressTag>(), in.u64(), in.coin(), in.u64(), in.u64(), in.u64(), in.u64(), in.u64(), in.u8()};
+      ref_struct = Ref(kOrderType)
+                       .addr(o.account)
+                       .u(o.instrument)
+                       .u(o.is_buy)
+                       .u(o.quantity)
+                       .u(o.limit_price)
+                       .u(o.max_fee)
+                       .u(o.nonce)
+                       .u(o.expiry)
+                       .u(o.flags)
+                       .hash();
       return struct_hash(o);
     }
     case 1: {
@@ -131,7 +141,8 @@ Hash32 fuzz_struct(fuzz::Input& in, Hash32& ref_struct) {
     }
     case 5: {
       Liquidate l{in.fixed<20, AddressTag>(), in.fixed<20, AddressTag>(), in.u64(), in.u64(), in.u64()};
-      ref_struct = Ref(kLiquidateType).addr(l.liquidator).addr(l.account).u(l.instrument).u(l.quantity).u(l.nonce).hash();
+      ref_struct =
+          Ref(kLiquidateType).addr(l.liquidator).addr(l.account).u(l.instrument).u(l.quantity).u(l.nonce).hash();
       return struct_hash(l);
     }
     default: {
@@ -144,13 +155,42 @@ Hash32 fuzz_struct(fuzz::Input& in, Hash32& ref_struct) {
       size_t n = in.u8() % 41;
       for (size_t i = 0; i < n; ++i) {
         switch (in.u8() % 6) {
-          case 0: { auto a = in.fixed<20, AddressTag>(); e.address(a); r.addr(a); break; }
-          case 1: { uint64_t v = in.u64(); e.uint(v); r.u(v); break; }
-          case 2: { bool b = in.coin(); e.boolean(b); r.u(b); break; }
-          case 3: { auto h = in.fixed<32, HashTag>(); e.bytes32(h); r.b32(h.view()); break; }
-          case 4: { Bytes s = in.bytes(80); e.string(std::string_view(reinterpret_cast<const char*>(s.data()), s.size()));
-                    r.b32(keccak256(s).view()); break; }
-          default: { Bytes b = in.bytes(80); e.bytes(b); r.b32(keccak256(b).view()); break; }
+          case 0: {
+            auto a = in.fixed<20, AddressTag>();
+            e.address(a);
+            r.addr(a);
+            break;
+          }
+          case 1: {
+            uint64_t v = in.u64();
+            e.uint(v);
+            r.u(v);
+            break;
+          }
+          case 2: {
+            bool b = in.coin();
+            e.boolean(b);
+            r.u(b);
+            break;
+          }
+          case 3: {
+            auto h = in.fixed<32, HashTag>();
+            e.bytes32(h);
+            r.b32(h.view());
+            break;
+          }
+          case 4: {
+            Bytes s = in.bytes(80);
+            e.string(std::string_view(reinterpret_cast<const char*>(s.data()), s.size()));
+            r.b32(keccak256(s).view());
+            break;
+          }
+          default: {
+            Bytes b = in.bytes(80);
+            e.bytes(b);
+            r.b32(keccak256(b).view());
+            break;
+          }
         }
       }
       ref_struct = r.hash();

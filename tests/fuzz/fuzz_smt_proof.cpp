@@ -116,7 +116,8 @@ void run_ops(PartialTree& p, const std::vector<Op>& ops, bool must_succeed) {
   for (const Op& op : ops) {
     const SmtKey& k = w.keys[op.key];
     auto s = op.erase ? p.erase(k) : p.put(k, op.value);
-    if (must_succeed) FUZZ_CHECK(s.ok(), "an update of a key an honest multiproof covers failed: %s", to_string(s.error()));
+    if (must_succeed)
+      FUZZ_CHECK(s.ok(), "an update of a key an honest multiproof covers failed: %s", to_string(s.error()));
     if (!s) continue;
     undo.emplace_back(k, truth(k));
     if (op.erase)
@@ -204,8 +205,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   for (size_t start = 0; start < w.keys.size(); start += 13) {
     std::vector<SmtKey> keys;
     for (size_t i = start; i < w.keys.size(); i += 5) keys.push_back(w.keys[i]);
-    Bytes s{1, 3, static_cast<uint8_t>(start), 1, 7, static_cast<uint8_t>(start + 5), 0, 0,
-            static_cast<uint8_t>(start + 10), 2, 9};
+    Bytes s{1, 3, static_cast<uint8_t>(start),      1, 7, static_cast<uint8_t>(start + 5),
+            0, 0, static_cast<uint8_t>(start + 10), 2, 9};
     append(s, w.tree.prove_many(keys));
     fuzz::write_seed(s);
   }

@@ -18,14 +18,14 @@
 #include "engine/core/bytes.h"
 #include "engine/core/keccak.h"
 
-#define FUZZ_CHECK(cond, ...)                                                          \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
+#define FUZZ_CHECK(cond, ...)                                                                   \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
       std::fprintf(stderr, "\n*** invariant broken at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, "*** " __VA_ARGS__);                                        \
-      std::fprintf(stderr, "\n");                                                      \
-      std::abort();                                                                    \
-    }                                                                                  \
+      std::fprintf(stderr, "*** " __VA_ARGS__);                                                 \
+      std::fprintf(stderr, "\n");                                                               \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (0)
 
 namespace opt::fuzz {
@@ -83,6 +83,8 @@ inline Bytes concat(std::initializer_list<ByteView> parts) {
   for (ByteView p : parts) append(out, p);
   return out;
 }
-inline std::string hexs(ByteView b) { return to_hex(b); }
+inline std::string hexs(ByteView b) {
+  return to_hex(b);
+}
 
 }  // namespace opt::fuzz

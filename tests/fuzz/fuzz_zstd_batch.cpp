@@ -17,7 +17,9 @@ namespace {
 // Far below kMaxBatchBytes so that each input runs in microseconds; the bound logic is the same.
 constexpr size_t kLimit = 1u << 20;
 
-Bytes le32(uint32_t v) { return Bytes{uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}; }
+Bytes le32(uint32_t v) {
+  return Bytes{uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
+}
 
 }  // namespace
 

@@ -99,9 +99,10 @@ void measure(const std::string& name, unsigned cancel_percent, uint64_t seed) {
     const Outcome e = run_engine(s);
     const Outcome b = run_bound(s);
     if (!(e == b)) {
-      std::fprintf(stderr, "%s: the books disagree: engine traded %llu in %zu fills, %zu cancels hit, %zu rest; "
-                   "bound traded %llu in %zu fills, %zu cancels hit, %zu rest\n", name.c_str(),
-                   static_cast<unsigned long long>(e.traded), e.fills, e.cancelled, e.resting,
+      std::fprintf(stderr,
+                   "%s: the books disagree: engine traded %llu in %zu fills, %zu cancels hit, %zu rest; "
+                   "bound traded %llu in %zu fills, %zu cancels hit, %zu rest\n",
+                   name.c_str(), static_cast<unsigned long long>(e.traded), e.fills, e.cancelled, e.resting,
                    static_cast<unsigned long long>(b.traded), b.fills, b.cancelled, b.resting);
       std::exit(1);
     }

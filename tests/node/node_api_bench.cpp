@@ -139,15 +139,18 @@ int main() {
     SignedOrder so = api::signed_order_from_json(api::parse_body(bodies[0]));
     Hash32 d = typed_digest(f.domain(), so.order);
     uint64_t sink = 0;
-    recover_bound = hw * bench::rate([&](size_t n) {
-      for (size_t i = 0; i < n; ++i) sink += recover(d, so.sig)->bytes[0];
-    }, 200);
+    recover_bound = hw * bench::rate(
+                             [&](size_t n) {
+                               for (size_t i = 0; i < n; ++i) sink += recover(d, so.sig)->bytes[0];
+                             },
+                             200);
     if (sink == 42) std::printf(" ");
   }
   bench::report("node_post_orders_per_s", post.rate, "orders/s", "target >= 20000");
   bench::report("node_post_orders_p99_ms", post.p99_ms, "ms", "target <= 5");
   bench::report_load("node_post_orders", post);
-  bench::report("recover_bound_per_s", recover_bound, "recoveries/s", std::to_string(hw) + " hardware threads, same run");
+  bench::report("recover_bound_per_s", recover_bound, "recoveries/s",
+                std::to_string(hw) + " hardware threads, same run");
   if (recover_bound > 0) bench::report("node_post_orders_vs_recover_bound", post.rate / recover_bound, "x");
   // CPU of the server process (HTTP, node, in-process L1; not the load generator) per order.
   if (orders) bench::report("node_post_orders_server_cpu_us_per_order", cpu * 1e6 / static_cast<double>(orders), "us");
@@ -155,9 +158,11 @@ int main() {
               static_cast<unsigned long long>(s.orders_accepted), static_cast<unsigned long long>(s.resting_orders),
               static_cast<unsigned long long>(s.log_commits), static_cast<unsigned long long>(s.log_records));
   if (s.log_commits > before.log_commits)
-    bench::report("node_orders_per_commit", static_cast<double>(orders) / static_cast<double>(s.log_commits - before.log_commits), "orders");
+    bench::report("node_orders_per_commit",
+                  static_cast<double>(orders) / static_cast<double>(s.log_commits - before.log_commits), "orders");
 
-  const std::string book_load = " --duration-ms 3000 --get /v1/orderbook/1 --get /v1/orderbook/2 --get /v1/orderbook/3 --get /v1/orderbook/4";
+  const std::string book_load =
+      " --duration-ms 3000 --get /v1/orderbook/1 --get /v1/orderbook/2 --get /v1/orderbook/3 --get /v1/orderbook/4";
   auto book = bench::run_loadgen(port + load + book_load);
   bench::LoadResult bare;
   {

@@ -45,7 +45,9 @@ class Api {
   http::Router router_;
 };
 
-json order_body(const SignedOrder& s) { return {{"order", api::order_to_json(s.order)}, {"signature", s.sig.hex()}}; }
+json order_body(const SignedOrder& s) {
+  return {{"order", api::order_to_json(s.order)}, {"signature", s.sig.hex()}};
+}
 
 json cancel_body(const NodeFixture& f, size_t dev, const OrderHash& h, std::optional<size_t> signer = {}) {
   Cancel c{dev_addr(dev), h};
@@ -56,7 +58,11 @@ json cancel_body(const NodeFixture& f, size_t dev, const OrderHash& h, std::opti
 json withdraw_body(const NodeFixture& f, size_t dev, uint64_t amount, uint64_t nonce) {
   Withdraw w{dev_addr(dev), amount, dev_addr(dev), nonce};
   Signature sig = *sign(typed_digest(f.domain(), w), dev_key(dev));
-  return {{"withdraw", {{"account", to_checksum(w.account)}, {"amount", std::to_string(amount)}, {"recipient", to_checksum(w.recipient)}, {"nonce", std::to_string(nonce)}}},
+  return {{"withdraw",
+           {{"account", to_checksum(w.account)},
+            {"amount", std::to_string(amount)},
+            {"recipient", to_checksum(w.recipient)},
+            {"nonce", std::to_string(nonce)}}},
           {"signature", sig.hex()}};
 }
 
@@ -108,8 +114,12 @@ void check_refused(const http::Response& r, int status, const std::string& code,
   CHECK(j["error"]["message"].is_string());
 }
 
-bool is_decimal_string(const json& v) { return v.is_string() && std::regex_match(v.get<std::string>(), std::regex("-?[0-9]+")); }
-bool is_hex32(const json& v) { return v.is_string() && std::regex_match(v.get<std::string>(), std::regex("0x[0-9a-f]{64}")); }
+bool is_decimal_string(const json& v) {
+  return v.is_string() && std::regex_match(v.get<std::string>(), std::regex("-?[0-9]+"));
+}
+bool is_hex32(const json& v) {
+  return v.is_string() && std::regex_match(v.get<std::string>(), std::regex("0x[0-9a-f]{64}"));
+}
 bool is_checksummed(const json& v) {
   if (!v.is_string()) return false;
   auto a = parse_address(v.get<std::string>());
@@ -145,14 +155,23 @@ TEST_CASE("config, health, instruments, order book and metrics shapes") {
   CHECK(c["l2Genesis"]["chainId"] == 777001);
   // The types as ethers.js signTypedData takes them, derived from the encodeType strings.
   json order_type = json::array();
-  for (auto [n, t] : std::vector<std::pair<const char*, const char*>>{{"account", "address"}, {"instrument", "uint64"},
-                                                                       {"isBuy", "bool"}, {"quantity", "uint64"},
-                                                                       {"limitPrice", "uint64"}, {"maxFee", "uint64"},
-                                                                       {"nonce", "uint64"}, {"expiry", "uint64"}, {"flags", "uint8"}})
+  for (auto [n, t] : std::vector<std::pair<const char*, const char*>>{{"account", "address"},
+                                                                      {"instrument", "uint64"},
+                                                                      {"isBuy", "bool"},
+                                                                      {"quantity", "uint64"},
+                                                                      {"limitPrice", "uint64"},
+                                                                      {"maxFee", "uint64"},
+                                                                      {"nonce", "uint64"},
+                                                                      {"expiry", "uint64"},
+                                                                      {"flags", "uint8"}})
     order_type.push_back({{"name", n}, {"type", t}});
   CHECK(c["types"]["Order"] == order_type);
-  CHECK(c["types"]["Cancel"] == json::parse(R"([{"name":"account","type":"address"},{"name":"orderHash","type":"bytes32"}])"));
-  CHECK(c["types"]["Withdraw"] == json::parse(R"([{"name":"account","type":"address"},{"name":"amount","type":"uint64"},{"name":"recipient","type":"address"},{"name":"nonce","type":"uint64"}])"));
+  CHECK(c["types"]["Cancel"] ==
+        json::parse(R"([{"name":"account","type":"address"},{"name":"orderHash","type":"bytes32"}])"));
+  CHECK(
+      c["types"]["Withdraw"] ==
+      json::parse(
+          R"([{"name":"account","type":"address"},{"name":"amount","type":"uint64"},{"name":"recipient","type":"address"},{"name":"nonce","type":"uint64"}])"));
   CHECK_FALSE(c["types"].contains("EIP712Domain"));
 
   json h = api.get("/v1/health");
@@ -192,8 +211,8 @@ TEST_CASE("config, health, instruments, order book and metrics shapes") {
   auto m = api.call("GET", "/metrics");
   REQUIRE(m.status == 200);
   CHECK(m.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
-  for (const char* name : {"optrollup_orders_accepted_total", "optrollup_orders_rejected_total", "optrollup_trades_total",
-                           "optrollup_trades_refused_total", "optrollup_batches_closed_total",
+  for (const char* name : {"optrollup_orders_accepted_total", "optrollup_orders_rejected_total",
+                           "optrollup_trades_total", "optrollup_trades_refused_total", "optrollup_batches_closed_total",
                            "optrollup_batches_posted_total", "optrollup_batches_final_total",
                            "optrollup_batches_removed_total", "optrollup_resting_orders", "optrollup_pending_txs",
                            "optrollup_log_commits_total", "optrollup_log_records_total", "optrollup_l1_errors_total"}) {
@@ -201,8 +220,10 @@ TEST_CASE("config, health, instruments, order book and metrics shapes") {
     CHECK(m.body.find(std::string("# HELP ") + name + " ") != std::string::npos);
     CHECK(m.body.find(std::string("# TYPE ") + name + " ") != std::string::npos);
   }
-  CHECK(m.body.find("optrollup_http_requests_total{method=\"GET\",route=\"/v1/config\",code=\"2xx\"} 1\n") != std::string::npos);
-  CHECK(m.body.find("optrollup_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/health\",le=\"+Inf\"} 1\n") !=
+  CHECK(m.body.find("optrollup_http_requests_total{method=\"GET\",route=\"/v1/config\",code=\"2xx\"} 1\n") !=
+        std::string::npos);
+  CHECK(m.body.find(
+            "optrollup_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/health\",le=\"+Inf\"} 1\n") !=
         std::string::npos);
   // Every sample line is "name{labels} value" or "name value" with a numeric value.
   std::istringstream lines(m.body);
@@ -326,7 +347,8 @@ TEST_CASE("orders: post, get, fill, trades, accounts, cancel, replay, other chai
 
   // Cancel the rest of the ask: its owner may, nobody else.
   OrderHash ask_hash = order_hash(f.domain(), ask.order);
-  check_refused(api.post("/v1/cancels", cancel_body(f, 0, ask_hash, 2)), 422, "signer_mismatch", "cancel signed by another key");
+  check_refused(api.post("/v1/cancels", cancel_body(f, 0, ask_hash, 2)), 422, "signer_mismatch",
+                "cancel signed by another key");
   CHECK(snapshot(f) == before);
   r = api.post("/v1/cancels", cancel_body(f, 0, ask_hash));
   INFO(r.body);
@@ -367,7 +389,8 @@ TEST_CASE("withdrawals and batches") {
   CHECK(api.get("/v1/accounts/" + who)["nonce"] == "1");
   CHECK(api.get("/v1/accounts/" + who)["collateral"] == std::to_string(100'000 * kUsdc - 250 * kUsdc));
   // The same signed withdrawal again: its nonce is spent.
-  check_refused(api.post("/v1/withdrawals", withdraw_body(f, 2, 250 * kUsdc, 0)), 422, "bad_nonce", "replayed withdrawal");
+  check_refused(api.post("/v1/withdrawals", withdraw_body(f, 2, 250 * kUsdc, 0)), 422, "bad_nonce",
+                "replayed withdrawal");
 
   json list = api.get("/v1/withdrawals/" + who)["withdrawals"];
   REQUIRE(list.size() == 1);
@@ -377,21 +400,25 @@ TEST_CASE("withdrawals and batches") {
   CHECK(api.get("/v1/withdrawals/" + to_checksum(dev_addr(3)))["withdrawals"].empty());
 
   // Its batch closes and reaches the L1, then the challenge period passes: final, with a proof.
-  NodeFixture::wait_for([&] {
-    auto s = f.node().stats();
-    return s.pending_txs == 0 && s.batches_closed > 0 && s.batches_posted == s.batches_closed;
-  }, "every closed batch is posted");
+  NodeFixture::wait_for(
+      [&] {
+        auto s = f.node().stats();
+        return s.pending_txs == 0 && s.batches_closed > 0 && s.batches_posted == s.batches_closed;
+      },
+      "every closed batch is posted");
   auto last_advance = std::chrono::steady_clock::now();
   f.advance_l1(61);
-  NodeFixture::wait_for([&] {
-    if (api.get("/v1/withdrawals/" + who)["withdrawals"][0]["status"] == "final") return true;
-    // A batch posted after the clock moved needs its own challenge period.
-    if (std::chrono::steady_clock::now() - last_advance > 2s) {
-      f.advance_l1(61);
-      last_advance = std::chrono::steady_clock::now();
-    }
-    return false;
-  }, "the withdrawal is final");
+  NodeFixture::wait_for(
+      [&] {
+        if (api.get("/v1/withdrawals/" + who)["withdrawals"][0]["status"] == "final") return true;
+        // A batch posted after the clock moved needs its own challenge period.
+        if (std::chrono::steady_clock::now() - last_advance > 2s) {
+          f.advance_l1(61);
+          last_advance = std::chrono::steady_clock::now();
+        }
+        return false;
+      },
+      "the withdrawal is final");
   json fin = api.get("/v1/withdrawals/" + who)["withdrawals"][0];
   CHECK(fin["proofBatch"].is_number_unsigned());
   REQUIRE(fin["proof"].is_string());
@@ -460,51 +487,72 @@ TEST_CASE("bad input: every class is a 4xx with the error shape and changes noth
       {"quantity empty string", with([](json& b) { b["order"]["quantity"] = ""; }), 400, "bad_field"},
       {"quantity negative", with([](json& b) { b["order"]["quantity"] = -1; }), 400, "out_of_range"},
       {"quantity negative string", with([](json& b) { b["order"]["quantity"] = "-1"; }), 400, "out_of_range"},
-      {"quantity above 2^53 as number", with([](json& b) { b["order"]["quantity"] = 9007199254740993ULL; }), 400, "out_of_range"},
-      {"quantity above 2^64", with([](json& b) { b["order"]["quantity"] = "18446744073709551616"; }), 400, "out_of_range"},
+      {"quantity above 2^53 as number", with([](json& b) { b["order"]["quantity"] = 9007199254740993ULL; }), 400,
+       "out_of_range"},
+      {"quantity above 2^64", with([](json& b) { b["order"]["quantity"] = "18446744073709551616"; }), 400,
+       "out_of_range"},
       {"nonce huge float", with([](json& b) { b["order"]["nonce"] = 1e300; }), 400, "out_of_range"},
       {"flags above 255", with([](json& b) { b["order"]["flags"] = 256; }), 400, "out_of_range"},
       {"unknown flag bits", with([](json& b) { b["order"]["flags"] = 16; }), 400, "bad_flags"},
       {"account too short", with([](json& b) { b["order"]["account"] = "0x1234"; }), 400, "bad_address"},
-      {"account bad checksum", with([](json& b) { b["order"]["account"] = "0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266"; }), 400, "bad_address"},
+      {"account bad checksum",
+       with([](json& b) { b["order"]["account"] = "0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266"; }), 400, "bad_address"},
       {"account as number", with([](json& b) { b["order"]["account"] = 5; }), 400, "bad_field"},
       {"signature not hex", with([](json& b) { b["signature"] = "0x" + std::string(130, 'z'); }), 400, "bad_hex"},
       {"signature without 0x", with([&](json& b) { b["signature"] = good.sig.hex().substr(2); }), 400, "bad_hex"},
       {"signature odd length", with([&](json& b) { b["signature"] = good.sig.hex() + "0"; }), 400, "bad_hex"},
-      {"signature 64 bytes", with([&](json& b) { b["signature"] = good.sig.hex().substr(0, 130); }), 400, "bad_signature"},
-      {"signature v = 29", with([&](json& b) { b["signature"] = good.sig.hex().substr(0, 130) + "1d"; }), 400, "bad_signature"},
-      {"signature r = 0", with([&](json& b) { b["signature"] = "0x" + std::string(64, '0') + good.sig.hex().substr(66); }), 400, "bad_signature"},
+      {"signature 64 bytes", with([&](json& b) { b["signature"] = good.sig.hex().substr(0, 130); }), 400,
+       "bad_signature"},
+      {"signature v = 29", with([&](json& b) { b["signature"] = good.sig.hex().substr(0, 130) + "1d"; }), 400,
+       "bad_signature"},
+      {"signature r = 0",
+       with([&](json& b) { b["signature"] = "0x" + std::string(64, '0') + good.sig.hex().substr(66); }), 400,
+       "bad_signature"},
       {"high-s twin", with([&](json& b) { b["signature"] = twin; }), 400, "high_s_signature"},
-      {"zero quantity (re-signed)", [&] {
+      {"zero quantity (re-signed)",
+       [&] {
          Order o = good.order;
          o.quantity = 0;
          return order_body(f.signed_order(0, o)).dump();
-       }(), 400, "zero_amount"},
-      {"field edited after signing", with([](json& b) { b["order"]["limitPrice"] = "51000000"; }), 422, "signer_mismatch"},
-      {"signed by another key", [&] {
+       }(),
+       400, "zero_amount"},
+      {"field edited after signing", with([](json& b) { b["order"]["limitPrice"] = "51000000"; }), 422,
+       "signer_mismatch"},
+      {"signed by another key",
+       [&] {
          return order_body(SignedOrder{good.order, *sign(typed_digest(dom, good.order), dev_key(3))}).dump();
-       }(), 422, "signer_mismatch"},
-      {"unknown instrument", [&] {
+       }(),
+       422, "signer_mismatch"},
+      {"unknown instrument",
+       [&] {
          Order o = good.order;
          o.instrument = 999;
          return order_body(f.signed_order(0, o)).dump();
-       }(), 422, "unknown_instrument"},
-      {"expired order", [&] {
+       }(),
+       422, "unknown_instrument"},
+      {"expired order",
+       [&] {
          Order o = good.order;
          o.expiry = wall_s() - 10;
          return order_body(f.signed_order(0, o)).dump();
-       }(), 422, "order_expired"},
-      {"maxFee below the fee", [&] {
+       }(),
+       422, "order_expired"},
+      {"maxFee below the fee",
+       [&] {
          Order o = good.order;
          o.max_fee = 0;
          return order_body(f.signed_order(0, o)).dump();
-       }(), 422, "fee_above_max"},
-      {"far beyond margin", [&] {
+       }(),
+       422, "fee_above_max"},
+      {"far beyond margin",
+       [&] {
          Order o = f.order(0, 1, false, 1'000'000 * kContract, 1, 10);  // selling a million calls for nothing
          return order_body(f.signed_order(0, o)).dump();
-       }(), 422, "insufficient_margin"},
+       }(),
+       422, "insufficient_margin"},
   };
-  for (const auto& c : order_cases) check_refused(api.call("POST", "/v1/orders", c.body), c.status, c.code, "order: " + c.what);
+  for (const auto& c : order_cases)
+    check_refused(api.call("POST", "/v1/orders", c.body), c.status, c.code, "order: " + c.what);
 
   // An unsigned number within 2^53 and decimal strings are both fine: the good body with integers is accepted
   // below, after every refusal has been checked for no change.
@@ -522,17 +570,20 @@ TEST_CASE("bad input: every class is a 4xx with the error shape and changes noth
       {"missing cancel", cwith([](json& b) { b.erase("cancel"); }), 400, "missing_field"},
       {"missing orderHash", cwith([](json& b) { b["cancel"].erase("orderHash"); }), 400, "missing_field"},
       {"unknown field", cwith([](json& b) { b["cancel"]["order"] = "x"; }), 400, "unknown_field"},
-      {"orderHash not hex", cwith([](json& b) { b["cancel"]["orderHash"] = "0x" + std::string(64, 'g'); }), 400, "bad_hex"},
+      {"orderHash not hex", cwith([](json& b) { b["cancel"]["orderHash"] = "0x" + std::string(64, 'g'); }), 400,
+       "bad_hex"},
       {"orderHash short", cwith([](json& b) { b["cancel"]["orderHash"] = "0x1234"; }), 400, "bad_hex"},
       {"orderHash as number", cwith([](json& b) { b["cancel"]["orderHash"] = 7; }), 400, "bad_field"},
       {"bad account", cwith([](json& b) { b["cancel"]["account"] = "0xzz"; }), 400, "bad_address"},
       {"high-s", cwith([&](json& b) {
          Signature s = *Signature::from_hex(b["signature"].get<std::string>(), true);
          b["signature"] = high_s_twin(s);
-       }), 400, "high_s_signature"},
+       }),
+       400, "high_s_signature"},
       {"wrong signer", cancel_body(f, 0, h, 1).dump(), 422, "signer_mismatch"},
   };
-  for (const auto& c : cancel_cases) check_refused(api.call("POST", "/v1/cancels", c.body), c.status, c.code, "cancel: " + c.what);
+  for (const auto& c : cancel_cases)
+    check_refused(api.call("POST", "/v1/cancels", c.body), c.status, c.code, "cancel: " + c.what);
 
   json wb = withdraw_body(f, 0, 10 * kUsdc, 0);
   auto wwith = [&](const std::function<void(json&)>& edit) {
@@ -615,7 +666,8 @@ TEST_CASE("bad input: every class is a 4xx with the error shape and changes noth
   auto m = api.call("GET", "/metrics").body;
   CHECK(m.find("optrollup_http_requests_total{method=\"POST\",route=\"/v1/orders\",code=\"4xx\"} " +
                std::to_string(order_cases.size() + 2) + "\n") != std::string::npos);
-  CHECK(m.find("optrollup_http_requests_total{method=\"POST\",route=\"/v1/orders\",code=\"5xx\"} 0\n") != std::string::npos);
+  CHECK(m.find("optrollup_http_requests_total{method=\"POST\",route=\"/v1/orders\",code=\"5xx\"} 0\n") !=
+        std::string::npos);
 
   // And the good order, with its integers as JSON numbers, is accepted.
   json numeric = ob;
@@ -691,7 +743,9 @@ TEST_CASE("WebSocket handler: subscribe, unsubscribe, errors") {
   CHECK(s.subscriptions.size() == 4);
 
   for (uint64_t i = 0; s.subscriptions.size() < api::kMaxSubscriptionsPerSession; ++i)
-    send({{"op", "subscribe"}, {"channel", "account"}, {"address", to_hex(ByteView(keccak256(std::string_view(std::to_string(i))).data(), 20))}});
+    send({{"op", "subscribe"},
+          {"channel", "account"},
+          {"address", to_hex(ByteView(keccak256(std::string_view(std::to_string(i))).data(), 20))}});
   CHECK(error_of(R"({"op":"subscribe","channel":"trades","instrument":3})") == "too_many_subscriptions");
 }
 

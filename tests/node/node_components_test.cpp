@@ -121,10 +121,12 @@ TEST_CASE("the replica's step roots equal an independent re-execution of the L1'
     trade(f, 2, 3, (90 + n) * kUsdc, n);
     std::this_thread::sleep_for(250ms);
   }
-  NodeFixture::wait_for([&] {
-    auto s = f.node().stats();
-    return s.pending_txs == 0 && s.batches_closed >= 3 && s.batches_posted == s.batches_closed;
-  }, "every closed batch is posted");
+  NodeFixture::wait_for(
+      [&] {
+        auto s = f.node().stats();
+        return s.pending_txs == 0 && s.batches_closed >= 3 && s.batches_posted == s.batches_closed;
+      },
+      "every closed batch is posted");
   check_conservation_stats(f);
 
   auto head = f.port().head();
@@ -230,16 +232,19 @@ TEST_CASE("typed events: book deltas, trades, accounts and batch status") {
 
   auto accounts = rec->all<AccountChangedEvent>();
   auto touched = [&](size_t dev) {
-    return std::any_of(accounts.begin(), accounts.end(), [&](const AccountChangedEvent& a) { return a.address == dev_addr(dev); });
+    return std::any_of(accounts.begin(), accounts.end(),
+                       [&](const AccountChangedEvent& a) { return a.address == dev_addr(dev); });
   };
   CHECK(touched(0));
   CHECK(touched(1));
 
-  NodeFixture::wait_for([&] {
-    for (const auto& b : rec->all<BatchStatusEvent>())
-      if (b.status == BatchStatus::kPending) return true;
-    return false;
-  }, "a batch posted event");
+  NodeFixture::wait_for(
+      [&] {
+        for (const auto& b : rec->all<BatchStatusEvent>())
+          if (b.status == BatchStatus::kPending) return true;
+        return false;
+      },
+      "a batch posted event");
   BatchStatusEvent posted = rec->all<BatchStatusEvent>().front();
   REQUIRE(posted.post_root);
   auto l1_batch = f.port().batch(posted.index);
@@ -247,11 +252,13 @@ TEST_CASE("typed events: book deltas, trades, accounts and batch status") {
   CHECK(l1_batch->post_root == *posted.post_root);
 
   f.advance_l1(61);
-  NodeFixture::wait_for([&] {
-    for (const auto& b : rec->all<BatchStatusEvent>())
-      if (b.status == BatchStatus::kFinal && b.index == posted.index) return true;
-    return false;
-  }, "the batch's final event");
+  NodeFixture::wait_for(
+      [&] {
+        for (const auto& b : rec->all<BatchStatusEvent>())
+          if (b.status == BatchStatus::kFinal && b.index == posted.index) return true;
+        return false;
+      },
+      "the batch's final event");
 
   // A sink nobody listens to is given nothing.
   auto idle = std::make_shared<Recorder>();

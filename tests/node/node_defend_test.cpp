@@ -22,10 +22,12 @@ TEST_CASE("the node wins a game on its correct batch, with step roots computed o
     auto bid = f.node().submit_order(f.signed_order(1, f.order(1, 1, true, kContract, 100 * kUsdc, n)));
     REQUIRE(bid.ok());
   }
-  NodeFixture::wait_for([&] {
-    auto s = f.node().stats();
-    return s.pending_txs == 0 && s.batches_closed > 0 && s.batches_posted == s.batches_closed;
-  }, "every closed batch is posted");
+  NodeFixture::wait_for(
+      [&] {
+        auto s = f.node().stats();
+        return s.pending_txs == 0 && s.batches_closed > 0 && s.batches_posted == s.batches_closed;
+      },
+      "every closed batch is posted");
 
   // The batch with the most steps is the target.
   auto head = f.port().head();
@@ -51,13 +53,15 @@ TEST_CASE("the node wins a game on its correct batch, with step roots computed o
   REQUIRE(challenger.ok());
 
   std::optional<fp::Game> game;
-  NodeFixture::wait_for([&] {
-    (void)(*challenger)->poll();
-    auto games = f.port().games_of_batch(target);
-    if (!games.ok() || games->empty()) return false;
-    game = games->front();
-    return game->status != fp::GameStatus::kOpen;
-  }, "the game on the target batch ends");
+  NodeFixture::wait_for(
+      [&] {
+        (void)(*challenger)->poll();
+        auto games = f.port().games_of_batch(target);
+        if (!games.ok() || games->empty()) return false;
+        game = games->front();
+        return game->status != fp::GameStatus::kOpen;
+      },
+      "the game on the target batch ends");
   REQUIRE(game);
   CHECK(game->status == fp::GameStatus::kProposerWon);
   CHECK(game->end_reason == "step_proof");
@@ -67,10 +71,12 @@ TEST_CASE("the node wins a game on its correct batch, with step roots computed o
   REQUIRE(rec.ok());
   CHECK(rec->status != l1::BatchStatus::kRemoved);
   // The agent learns the outcome from the L1's events on its next round.
-  NodeFixture::wait_for([&] {
-    (void)(*challenger)->poll();
-    return (*challenger)->metrics().games_lost == 1;
-  }, "the malicious challenger counts its game lost");
+  NodeFixture::wait_for(
+      [&] {
+        (void)(*challenger)->poll();
+        return (*challenger)->metrics().games_lost == 1;
+      },
+      "the malicious challenger counts its game lost");
   CHECK((*challenger)->metrics().games_won == 0);
 
   // Every root the node's defender posted is the honest root at its position: the L1's batches re-executed

@@ -7,18 +7,18 @@
 // timestamps the node proposes stay valid (the L1 only refuses timestamps ahead of its own clock).
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include "bridge/chain.h"
 #include "bridge/client.h"
@@ -63,13 +63,17 @@ struct FixtureOptions {
   bool durable = false;  // the node's SQLite log with synchronous=FULL
   uint64_t eth_price = 3'000 * kUsdc;
   uint64_t btc_price = 60'000 * kUsdc;
-  uint64_t volatility = 800'000;  // 80%
-  bool quiet = true;              // drop the node's log lines
+  uint64_t volatility = 800'000;     // 80%
+  bool quiet = true;                 // drop the node's log lines
   std::function<void()> on_command;  // NodeConfig::on_command (hold the sequencer inside a command)
 };
 
-inline const PrivateKey& dev_key(size_t i) { return devnet::dev_keys().at(i); }
-inline const Address& dev_addr(size_t i) { return devnet::dev_addresses().at(i); }
+inline const PrivateKey& dev_key(size_t i) {
+  return devnet::dev_keys().at(i);
+}
+inline const Address& dev_addr(size_t i) {
+  return devnet::dev_addresses().at(i);
+}
 
 class NodeFixture {
  public:
@@ -122,8 +126,10 @@ class NodeFixture {
     nc.max_batch_txs = o.max_batch_txs;
     nc.durable = o.durable;
     nc.on_command = o.on_command;
-    if (!o.quiet) nc.log = [](const std::string& s) { std::fprintf(stderr, "node: %s\n", s.c_str()); };
-    else nc.log = [](const std::string&) {};
+    if (!o.quiet)
+      nc.log = [](const std::string& s) { std::fprintf(stderr, "node: %s\n", s.c_str()); };
+    else
+      nc.log = [](const std::string&) {};
     auto node = Node::open(nc, *port_);
     if (!node) throw std::runtime_error("node: " + node.error());
     node_ = std::move(*node);
@@ -172,7 +178,8 @@ class NodeFixture {
         ok = res.ok();
         if (!ok) {
           const Refusal& e = res.error();
-          last = std::string(e.code == NodeError::kRefusedByRules ? opt::to_string(e.stf) : to_string(e.code)) + ": " + e.message;
+          last = std::string(e.code == NodeError::kRefusedByRules ? opt::to_string(e.stf) : to_string(e.code)) + ": " +
+                 e.message;
         }
       }
       if (!ok) throw std::runtime_error("price report refused: " + last);
@@ -192,7 +199,9 @@ class NodeFixture {
     o.flags = 0;
     return o;
   }
-  SignedOrder signed_order(size_t dev, const Order& o) const { return {o, *sign(typed_digest(domain(), o), dev_key(dev))}; }
+  SignedOrder signed_order(size_t dev, const Order& o) const {
+    return {o, *sign(typed_digest(domain(), o), dev_key(dev))};
+  }
 
   // Polls cond every 10 ms for up to `timeout`; throws with `what` if it never holds.
   static void wait_for(const std::function<bool()>& cond, const std::string& what,

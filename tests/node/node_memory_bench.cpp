@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
   const std::string bin = OPTROLLUP_BIN;
   // The node in its own process (its memory is what is measured); its output is captured, not printed.
   opt::test::ChildProcess node_proc(opt::test::command(
-      {bin, "node", "--l1", (*l1s)->url(), "--key", devnet::dev_keys()[devnet::kProposer].hex(), "--data-dir", dir + "/node",
-       "--api", "127.0.0.1:" + std::to_string(api_port), "--dev-oracle", "--batch-interval", "1s"}));
+      {bin, "node", "--l1", (*l1s)->url(), "--key", devnet::dev_keys()[devnet::kProposer].hex(), "--data-dir",
+       dir + "/node", "--api", "127.0.0.1:" + std::to_string(api_port), "--dev-oracle", "--batch-interval", "1s"}));
   const pid_t node = node_proc.pid();
   auto stop_node = [&] {
     node_proc.terminate(std::chrono::seconds(60));
@@ -152,14 +152,26 @@ int main(int argc, char** argv) {
   size_t rested = 0;
   for (size_t i = 0; i < orders; ++i) {
     size_t dev = i % 4;
-    Order o{devnet::dev_addresses()[dev], 1 + i % 36, true, kUsdc / 10, (1 + i % 500) * 1000, kUsdc, 1'000'000 + i,
-            static_cast<uint64_t>(std::time(nullptr)) + 3000, 0};
+    Order o{devnet::dev_addresses()[dev],
+            1 + i % 36,
+            true,
+            kUsdc / 10,
+            (1 + i % 500) * 1000,
+            kUsdc,
+            1'000'000 + i,
+            static_cast<uint64_t>(std::time(nullptr)) + 3000,
+            0};
     Signature s = *sign(typed_digest(l2dom, o), devnet::dev_keys()[dev]);
     json body = {{"order",
-                  {{"account", to_checksum(o.account)}, {"instrument", o.instrument}, {"isBuy", true},
-                   {"quantity", std::to_string(o.quantity)}, {"limitPrice", std::to_string(o.limit_price)},
-                   {"maxFee", std::to_string(o.max_fee)}, {"nonce", std::to_string(o.nonce)},
-                   {"expiry", std::to_string(o.expiry)}, {"flags", 0}}},
+                  {{"account", to_checksum(o.account)},
+                   {"instrument", o.instrument},
+                   {"isBuy", true},
+                   {"quantity", std::to_string(o.quantity)},
+                   {"limitPrice", std::to_string(o.limit_price)},
+                   {"maxFee", std::to_string(o.max_fee)},
+                   {"nonce", std::to_string(o.nonce)},
+                   {"expiry", std::to_string(o.expiry)},
+                   {"flags", 0}}},
                  {"signature", s.hex()}};
     auto r = api.post("/v1/orders", body);
     if (r.status == 200 && json::parse(r.body).value("status", "") == "open") ++rested;
@@ -168,7 +180,8 @@ int main(int argc, char** argv) {
   std::printf("  %zu orders resting after %.0f s\n", rested, bench::seconds_since(t1));
 
   char note[200];
-  std::snprintf(note, sizeof note, "target <= 2048 MB; %zu accounts, %zu resting orders; the node process alone", accounts, rested);
+  std::snprintf(note, sizeof note, "target <= 2048 MB; %zu accounts, %zu resting orders; the node process alone",
+                accounts, rested);
   bench::report("node_rss_mb", static_cast<double>(rss_end) / (1 << 20), "MB", note);
   bench::report("node_rss_start_mb", static_cast<double>(rss_start) / (1 << 20), "MB", "after genesis");
   bench::report("node_rss_after_accounts_mb", static_cast<double>(rss_accounts) / (1 << 20), "MB");

@@ -1,8 +1,9 @@
 // The bound for durable order intake: rows/s that SQLite commits with synchronous=FULL on this disk, one
 // row per transaction (no group commit) and 256 rows per transaction (the node's group commit), with
 // rows the size of a logged order.
-#include <filesystem>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include "engine/common/sqlite.h"
 #include "tests/bench_util.h"
@@ -17,7 +18,8 @@ int main() {
     std::printf("error: %s\n", db.error().c_str());
     return 1;
   }
-  (void)(*db)->exec("CREATE TABLE log (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at INTEGER NOT NULL, body BLOB NOT NULL)");
+  (void)(*db)->exec(
+      "CREATE TABLE log (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at INTEGER NOT NULL, body BLOB NOT NULL)");
   Bytes body(167, 0xab);  // an order record: 70-byte order, 65-byte signature, 32-byte hash
   auto run = [&](size_t per_tx, double seconds) {
     size_t rows = 0;

@@ -42,7 +42,9 @@ std::string str(i128 v) {
   return neg ? "-" + out : out;
 }
 
-LD to_ld(i128 v) { return static_cast<LD>(v); }
+LD to_ld(i128 v) {
+  return static_cast<LD>(v);
+}
 
 // Uniform-enough i128 in [lo, hi) for hi - lo < 2^127 (modulo bias is irrelevant here).
 i128 rand_in(std::mt19937_64& rng, i128 lo, i128 hi) {
@@ -51,7 +53,9 @@ i128 rand_in(std::mt19937_64& rng, i128 lo, i128 hi) {
 }
 
 // The exact standard normal CDF in long double (glibc erfcl is accurate to a few ulp in the tails too).
-LD phi(LD x) { return 0.5L * std::erfc(-x / std::sqrt(2.0L)); }
+LD phi(LD x) {
+  return 0.5L * std::erfc(-x / std::sqrt(2.0L));
+}
 
 // Black-Scholes, r = 0, in long double: the reference the integer prices are judged against.
 LD bs_ref(LD s, LD k, LD vol, LD t, bool call) {
@@ -72,9 +76,9 @@ TEST_CASE("WAD mul/div: rounding direction, sign, 256-bit intermediates and over
   CHECK(*mul_wad_down(3 * kWad, kWad / 2) == 3 * kWad / 2);
   CHECK(*mul_wad_down(1, 1) == 0);
   CHECK(*mul_wad_up(1, 1) == 1);
-  CHECK(*mul_wad_nearest(1, kWad / 2) == 1);      // 0.5 units rounds away from zero
+  CHECK(*mul_wad_nearest(1, kWad / 2) == 1);  // 0.5 units rounds away from zero
   CHECK(*mul_wad_nearest(1, kWad / 2 - 1) == 0);
-  CHECK(*mul_wad_down(-1, 1) == -1);               // down = toward minus infinity
+  CHECK(*mul_wad_down(-1, 1) == -1);  // down = toward minus infinity
   CHECK(*mul_wad_up(-1, 1) == 0);
   CHECK(*mul_wad_nearest(-1, kWad / 2) == -1);
   CHECK(*div_wad_down(1, 3) == 333'333'333'333'333'333);
@@ -208,7 +212,7 @@ TEST_CASE("ln_wad: exact values and 20,000 random points against long double") {
     i128 got = *ln_wad(x);
     // ln(x / 1e18) = ln(x) - ln(1e18), or log1p of the small offset near 1 to avoid cancellation.
     LD ref = (x > kWad / 2 && x < 2 * kWad) ? std::log1p(to_ld(x - kWad) / kWadLd) * kWadLd
-                                           : (std::log(to_ld(x)) - std::log(kWadLd)) * kWadLd;
+                                            : (std::log(to_ld(x)) - std::log(kWadLd)) * kWadLd;
     LD e = std::fabs(to_ld(got) - ref);
     worst = std::max(worst, e);
     // long double holds ln(x) (up to 88) and ln(1e18) (41.4) to half an ulp of 2^-63 relative each, i.e.
@@ -366,8 +370,8 @@ TEST_CASE("bs_price: grid accuracy against long double, 1e-9 relative or 1 micro
   const int64_t spots[] = {1'000'000, 7'300'000, 100'000'000, 2'500'000'000, 31'000'000'000, 200'000'000'000};
   const LD ratios[] = {0.2L, 0.35L, 0.5L, 0.7L, 0.9L, 0.97L, 1.0L, 1.03L, 1.1L, 1.3L, 1.6L, 2.0L, 3.0L, 5.0L};
   const int64_t vols[] = {50'000, 100'000, 200'000, 350'000, 500'000, 800'000, 1'200'000, 2'000'000, 3'000'000};
-  const int64_t times[] = {60, 600, 3'600, 86'400, 7 * 86'400, 30 * 86'400, 91 * 86'400, 182 * 86'400,
-                           31'536'000, 2 * 31'536'000};
+  const int64_t times[] = {60,          600,         3'600,        86'400,     7 * 86'400,
+                           30 * 86'400, 91 * 86'400, 182 * 86'400, 31'536'000, 2 * 31'536'000};
   LD worst_abs = 0;
   int count = 0;
   auto check_one = [&](int64_t s, int64_t k, int64_t vol, int64_t t, bool call) {

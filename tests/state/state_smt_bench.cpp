@@ -76,8 +76,7 @@ int main() {
     (void)t.root();
   }
   double single_us = ms_since(t0) * 1000 / kSingles;
-  std::printf("smt_hashes_per_isolated_update: %.1f hashes\n",
-              static_cast<double>(t.hash_count() - h0) / kSingles);
+  std::printf("smt_hashes_per_isolated_update: %.1f hashes\n", static_cast<double>(t.hash_count() - h0) / kSingles);
   std::printf("smt_isolated_update_with_root: %.1f us\n", single_us);
 
   // Raw keccak256 throughput on 65-byte inputs (the internal-node size).

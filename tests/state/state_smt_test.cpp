@@ -38,7 +38,9 @@ Hash32 ref_hash(It lo, It hi, unsigned depth) {
   return smt_internal_hash(ref_hash(lo, mid, depth + 1), ref_hash(mid, hi, depth + 1));
 }
 
-Hash32 ref_root(const Map& m) { return ref_hash(m.begin(), m.end(), 0); }
+Hash32 ref_root(const Map& m) {
+  return ref_hash(m.begin(), m.end(), 0);
+}
 
 bool requested(const std::vector<SmtKey>& keys, const SmtKey& k) {
   return std::binary_search(keys.begin(), keys.end(), k);
@@ -111,7 +113,9 @@ std::vector<SmtKey> key_pool(Rng& rng, size_t random_keys, size_t families) {
   return keys;
 }
 
-Bytes random_value(Rng& rng) { return rng.bytes(rng.below(60)); }
+Bytes random_value(Rng& rng) {
+  return rng.bytes(rng.below(60));
+}
 
 void fill(SparseMerkleTree& t, const Map& m) {
   for (const auto& [k, v] : m) t.put(k, v);
@@ -674,7 +678,8 @@ TEST_CASE("multiproofs: hand-made hostile proofs get the right error") {
   fails(cat({Bytes(256, 4), {1}, rng.bytes(32)}), ProofError::kTooDeep);
   fails(Bytes(300, 4), ProofError::kTooDeep);
   // A value at the cap is fine (root mismatch only).
-  fails(Writer().u8(3).fixed(left).var_bytes(Bytes(kSmtMaxProofValue, 1)).take(), ProofError::kRootMismatch, rng.hash());
+  fails(Writer().u8(3).fixed(left).var_bytes(Bytes(kSmtMaxProofValue, 1)).take(), ProofError::kRootMismatch,
+        rng.hash());
   CHECK(std::string(to_string(ProofError::kNeedsSibling)).size() > 0);
 }
 

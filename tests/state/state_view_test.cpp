@@ -12,7 +12,9 @@ using namespace opt::test;
 
 namespace {
 
-Bytes value_of(uint64_t i) { return Bytes{static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8), 7}; }
+Bytes value_of(uint64_t i) {
+  return Bytes{static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8), 7};
+}
 
 std::optional<Bytes> read(StateView& s, const SmtKey& k) {
   auto v = s.get(k);

@@ -64,7 +64,9 @@ double recovers_per_s() {
   return ok == n ? static_cast<double>(n) / elapsed : 0;
 }
 
-PrivateKey key_of(size_t i) { return PrivateKey::from(keccak256(std::string_view("bench-account-" + std::to_string(i)))); }
+PrivateKey key_of(size_t i) {
+  return PrivateKey::from(keccak256(std::string_view("bench-account-" + std::to_string(i))));
+}
 
 void trade_throughput() {
   World w;
@@ -207,7 +209,8 @@ void witness_sizes() {
     if (!x.run(x.simple_trade(3, 1, id, kContract, price)).ok()) std::printf("warning: setup trade refused\n");
   }
   if (x.account(0).positions.size() != 64 || x.account(1).positions.size() != 64)
-    std::printf("warning: accounts hold %zu and %zu positions\n", x.account(0).positions.size(), x.account(1).positions.size());
+    std::printf("warning: accounts hold %zu and %zu positions\n", x.account(0).positions.size(),
+                x.account(1).positions.size());
   Bytes worst = encode_tx(x.simple_trade(0, 1, first, kContract / 2, 500 * kUsdc));
   auto [wb, wus] = measure_step(x, worst);
 

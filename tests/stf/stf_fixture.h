@@ -13,10 +13,12 @@ namespace opt::test {
 
 constexpr uint64_t kT0 = 1'800'000'000;  // a grid-aligned genesis time (multiple of 1800)
 constexpr uint32_t kEth = 1, kBtc = 2;
-constexpr int64_t kUsdc = 1'000'000;     // one USDC in micro-USDC
+constexpr int64_t kUsdc = 1'000'000;      // one USDC in micro-USDC
 constexpr int64_t kContract = 1'000'000;  // one contract in micro-contracts
 
-inline Address dev_address(size_t i) { return *address_of(dev_key(i)); }
+inline Address dev_address(size_t i) {
+  return *address_of(dev_key(i));
+}
 
 inline Params test_params() {
   Params p;
@@ -54,7 +56,8 @@ class World {
   // Tests stand in for the L1: a Deposit or ForcedWithdraw is run as an inbox step.
   StepContext ctx_for(ByteView tx) const { return StepContext{now_, is_inbox_type(tx)}; }
   static bool is_inbox_type(ByteView tx) {
-    return !tx.empty() && (tx[0] == static_cast<uint8_t>(TxType::kDeposit) || tx[0] == static_cast<uint8_t>(TxType::kForcedWithdraw));
+    return !tx.empty() &&
+           (tx[0] == static_cast<uint8_t>(TxType::kDeposit) || tx[0] == static_cast<uint8_t>(TxType::kForcedWithdraw));
   }
   uint64_t now() const { return now_; }
   void advance(uint64_t seconds) { now_ += seconds; }
@@ -83,26 +86,37 @@ class World {
   }
 
   // --- builders ---
-  DepositTx deposit(size_t dev, int64_t amount) { return DepositTx{inbox_++, dev_address(dev), dev_address(dev), static_cast<uint64_t>(amount)}; }
+  DepositTx deposit(size_t dev, int64_t amount) {
+    return DepositTx{inbox_++, dev_address(dev), dev_address(dev), static_cast<uint64_t>(amount)};
+  }
 
   Order order(size_t dev, uint64_t instrument, bool buy, int64_t qty, int64_t price, uint8_t flags = 0) {
-    return Order{dev_address(dev), instrument, buy, static_cast<uint64_t>(qty), static_cast<uint64_t>(price),
-                 params_.fees.taker_fee, salt_++, now_ + 3600, flags};
+    return Order{dev_address(dev),
+                 instrument,
+                 buy,
+                 static_cast<uint64_t>(qty),
+                 static_cast<uint64_t>(price),
+                 params_.fees.taker_fee,
+                 salt_++,
+                 now_ + 3600,
+                 flags};
   }
   SignedOrder signed_order(size_t dev, const Order& o) {
     return SignedOrder{o, *sign(typed_digest(params_.domain_separator, o), dev_key(dev))};
   }
-  TradeTx trade(size_t maker_dev, const Order& maker, size_t taker_dev, const Order& taker, int64_t qty, int64_t price) {
+  TradeTx trade(size_t maker_dev, const Order& maker, size_t taker_dev, const Order& taker, int64_t qty,
+                int64_t price) {
     return TradeTx{signed_order(maker_dev, maker), signed_order(taker_dev, taker), static_cast<uint64_t>(qty),
                    static_cast<uint64_t>(price)};
   }
   // A maker sells / taker buys `qty` of `instrument` at `price`.
   TradeTx simple_trade(size_t seller, size_t buyer, uint64_t instrument, int64_t qty, int64_t price) {
-    return trade(seller, order(seller, instrument, false, qty, price), buyer, order(buyer, instrument, true, qty, price), qty,
-                 price);
+    return trade(seller, order(seller, instrument, false, qty, price), buyer,
+                 order(buyer, instrument, true, qty, price), qty, price);
   }
   // A report one second after the current time (time advances), signed by committee members 7 and 8.
-  PriceReportTx report(uint32_t underlying, int64_t price, uint64_t vol = 800'000, std::vector<size_t> signers = {7, 8}) {
+  PriceReportTx report(uint32_t underlying, int64_t price, uint64_t vol = 800'000,
+                       std::vector<size_t> signers = {7, 8}) {
     advance(1);
     return report_at(underlying, price, now_, vol, signers);
   }
@@ -126,7 +140,8 @@ class World {
     return ListInstrumentTx{l, *sign(typed_digest(params_.domain_separator, l), dev_key(signer))};
   }
   LiquidateTx liquidate(size_t liquidator, size_t victim, uint64_t instrument, int64_t qty) {
-    Liquidate l{dev_address(liquidator), dev_address(victim), instrument, static_cast<uint64_t>(qty), account(liquidator).nonce};
+    Liquidate l{dev_address(liquidator), dev_address(victim), instrument, static_cast<uint64_t>(qty),
+                account(liquidator).nonce};
     return LiquidateTx{l, *sign(typed_digest(params_.domain_separator, l), dev_key(liquidator))};
   }
   OrderHash hash_of(const Order& o) const { return order_hash(params_.domain_separator, o); }

@@ -149,7 +149,8 @@ TEST_CASE("random sequences: conservation, witness re-execution, missing keys, s
   for (uint8_t t = static_cast<uint8_t>(TxType::kDeposit); t <= static_cast<uint8_t>(TxType::kForcedWithdraw); ++t) {
     const TxType type = static_cast<TxType>(t);
     MESSAGE("  accepted " << std::string(to_string(type)) << ": " << accepted_by_type[type]);
-    CHECK_MESSAGE(accepted_by_type[type] > 0, "no accepted " << std::string(to_string(type)) << " step was re-executed over a witness");
+    CHECK_MESSAGE(accepted_by_type[type] > 0,
+                  "no accepted " << std::string(to_string(type)) << " step was re-executed over a witness");
   }
   CHECK(codes[Code::kUnderMargin] + codes[Code::kInsufficientCollateral] > 0);
   CHECK(codes[Code::kOverfill] > 0);

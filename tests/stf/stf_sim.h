@@ -46,7 +46,8 @@ class TxGen {
     uint64_t kind = rng_.below(100);
     if (kind < 10) {
       const Trader& t = traders_[pick()];
-      return encode_tx(DepositTx{inbox_++, t.address, t.address, static_cast<uint64_t>(1 + rng_.below(50'000 * kUsdc))});
+      return encode_tx(
+          DepositTx{inbox_++, t.address, t.address, static_cast<uint64_t>(1 + rng_.below(50'000 * kUsdc))});
     }
     if (kind < 22) {
       uint32_t u = rng_.coin() ? kEth : kBtc;
@@ -57,7 +58,8 @@ class TxGen {
       PriceReport rep{u, static_cast<uint64_t>(px), vol, w_.now() - (rng_.below(20) == 0 ? 5000 : 0)};
       PriceReportTx t{rep, {}};
       size_t n = 1 + rng_.below(3);
-      for (size_t i = 0; i < n; ++i) t.sigs.push_back(*sign(typed_digest(w_.params().domain_separator, rep), dev_key(7 + i)));
+      for (size_t i = 0; i < n; ++i)
+        t.sigs.push_back(*sign(typed_digest(w_.params().domain_separator, rep), dev_key(7 + i)));
       return encode_tx(t);
     }
     if (kind < 62) {  // trades, mostly plausible, some broken on purpose
@@ -66,7 +68,8 @@ class TxGen {
       uint64_t inst = live_instrument();
       int64_t mark = mark_of(inst);
       int64_t qty = static_cast<int64_t>(100'000 + rng_.below(3 * kContract));
-      int64_t price = std::max<int64_t>(1, mark + static_cast<int64_t>(rng_.below(static_cast<uint64_t>(mark / 5 + 1))) - mark / 10);
+      int64_t price = std::max<int64_t>(
+          1, mark + static_cast<int64_t>(rng_.below(static_cast<uint64_t>(mark / 5 + 1))) - mark / 10);
       bool maker_buys = rng_.coin();
       Order mo, to;
       if (rng_.below(4) == 0 && !resting_.empty()) {
@@ -78,14 +81,18 @@ class TxGen {
         resting_.push_back(mo);
       }
       to = make_order(b, mo.instrument, !maker_buys, qty, price);
-      const Trader& maker = *std::find_if(traders_.begin(), traders_.end(), [&](const Trader& t) { return t.address == mo.account; });
-      TradeTx t{{mo, sign_msg(maker, mo)}, {to, sign_msg(b, to)}, static_cast<uint64_t>(qty), static_cast<uint64_t>(price)};
+      const Trader& maker =
+          *std::find_if(traders_.begin(), traders_.end(), [&](const Trader& t) { return t.address == mo.account; });
+      TradeTx t{
+          {mo, sign_msg(maker, mo)}, {to, sign_msg(b, to)}, static_cast<uint64_t>(qty), static_cast<uint64_t>(price)};
       if (rng_.below(15) == 0) t.taker.sig[5] ^= 1;  // a broken signature
       return encode_tx(t);
     }
     if (kind < 67 && !resting_.empty()) {
       const Order& o = resting_[rng_.below(resting_.size())];
-      const Trader& t = rng_.below(5) == 0 ? traders_[pick()] : *std::find_if(traders_.begin(), traders_.end(), [&](const Trader& x) { return x.address == o.account; });
+      const Trader& t = rng_.below(5) == 0 ? traders_[pick()]
+                                           : *std::find_if(traders_.begin(), traders_.end(),
+                                                           [&](const Trader& x) { return x.address == o.account; });
       Cancel c{t.address, w_.hash_of(o)};
       return encode_tx(CancelTx{c, sign_msg(t, c)});
     }
@@ -113,8 +120,10 @@ class TxGen {
     }
     if (kind < 88) {
       uint64_t expiry = (w_.now() / 1800 + 1 + rng_.below(8)) * 1800;
-      ListInstrument l{rng_.coin() ? kEth : kBtc, (1000 + rng_.below(80) * 1000) * static_cast<uint64_t>(kUsdc), expiry, rng_.coin()};
-      return encode_tx(ListInstrumentTx{l, *sign(typed_digest(w_.params().domain_separator, l), dev_key(rng_.below(12) == 0 ? 1 : 6))});
+      ListInstrument l{rng_.coin() ? kEth : kBtc, (1000 + rng_.below(80) * 1000) * static_cast<uint64_t>(kUsdc), expiry,
+                       rng_.coin()};
+      return encode_tx(ListInstrumentTx{
+          l, *sign(typed_digest(w_.params().domain_separator, l), dev_key(rng_.below(12) == 0 ? 1 : 6))});
     }
     if (kind < 92) return encode_tx(ExpireTx{live_instrument()});
     if (kind < 98) {
@@ -125,7 +134,6 @@ class TxGen {
     }
     return rng_.bytes(rng_.below(120));
   }
-
 
  private:
   static constexpr size_t kRandomTraders = 16;
@@ -151,28 +159,34 @@ class TxGen {
     switch (script_++) {
       case 1: {  // an ETH call at the money, four hours out
         script_inst_ = w_.global().next_instrument_id;
-        const uint64_t strike = static_cast<uint64_t>(std::max<int64_t>(1, prices_[kEth] / (1000 * kUsdc))) * 1000 * kUsdc;
+        const uint64_t strike =
+            static_cast<uint64_t>(std::max<int64_t>(1, prices_[kEth] / (1000 * kUsdc))) * 1000 * kUsdc;
         ListInstrument l{kEth, strike, (w_.now() / 1800 + 8) * 1800, true};
         return encode_tx(ListInstrumentTx{l, *sign(typed_digest(w_.params().domain_separator, l), dev_key(6))});
       }
       case 2: return encode_tx(eth_report(prices_[kEth]));  // fresh marks
-      case 3: return encode_tx(DepositTx{inbox_++, liquidator.address, liquidator.address, 1'000'000 * uint64_t(kUsdc)});
+      case 3:
+        return encode_tx(DepositTx{inbox_++, liquidator.address, liquidator.address, 1'000'000 * uint64_t(kUsdc)});
       case 4: {  // the victim's collateral: its initial margin for the short calls, plus 5%
         InstrumentLeaf inst = w_.instrument(script_inst_);
         Position short_calls{inst.id, inst.underlying, inst.strike, inst.expiry, inst.is_call, -kScriptContracts};
         std::vector<OracleLeaf> oracles{*w_.oracle(kEth)};
         auto m = compute_margin(0, std::span<const Position>(&short_calls, 1), oracles, w_.now(), w_.params());
         const int64_t need = m ? m->initial + m->initial / 20 - m->equity : 100'000 * kUsdc;
-        return encode_tx(DepositTx{inbox_++, victim.address, victim.address, static_cast<uint64_t>(std::max<int64_t>(need, kUsdc))});
+        return encode_tx(
+            DepositTx{inbox_++, victim.address, victim.address, static_cast<uint64_t>(std::max<int64_t>(need, kUsdc))});
       }
       case 5: {  // the victim sells the calls to the liquidator at mark
         const uint64_t price = static_cast<uint64_t>(mark_of(script_inst_));
-        Order mo{victim.address, script_inst_, false, uint64_t(kScriptContracts), price, 300'000, rng_.next(), w_.now() + 3600, 0};
-        Order to{liquidator.address, script_inst_, true, uint64_t(kScriptContracts), price, 300'000, rng_.next(), w_.now() + 3600, 0};
-        return encode_tx(TradeTx{{mo, sign_msg(victim, mo)}, {to, sign_msg(liquidator, to)}, uint64_t(kScriptContracts), price});
+        Order mo{victim.address, script_inst_,    false, uint64_t(kScriptContracts), price, 300'000,
+                 rng_.next(),    w_.now() + 3600, 0};
+        Order to{liquidator.address, script_inst_,    true, uint64_t(kScriptContracts), price, 300'000,
+                 rng_.next(),        w_.now() + 3600, 0};
+        return encode_tx(
+            TradeTx{{mo, sign_msg(victim, mo)}, {to, sign_msg(liquidator, to)}, uint64_t(kScriptContracts), price});
       }
       case 6: return encode_tx(eth_report(prices_[kEth] * 3 / 2));  // the shock
-      default: {  // the liquidator takes over half the short calls
+      default: {                                                    // the liquidator takes over half the short calls
         Liquidate l{liquidator.address, victim.address, script_inst_, uint64_t(kScriptContracts / 2),
                     w_.account(liquidator.address).nonce};
         return encode_tx(LiquidateTx{l, sign_msg(liquidator, l)});
@@ -204,8 +218,15 @@ class TxGen {
   Order make_order(const Trader& t, uint64_t inst, bool buy, int64_t qty, int64_t limit) {
     uint8_t flags = 0;
     if (rng_.below(10) == 0) flags |= kReduceOnly;
-    return Order{t.address, inst, buy, static_cast<uint64_t>(qty), static_cast<uint64_t>(limit), 300'000, rng_.next(),
-                 w_.now() + 1 + rng_.below(7200), flags};
+    return Order{t.address,
+                 inst,
+                 buy,
+                 static_cast<uint64_t>(qty),
+                 static_cast<uint64_t>(limit),
+                 300'000,
+                 rng_.next(),
+                 w_.now() + 1 + rng_.below(7200),
+                 flags};
   }
 
   World& w_;

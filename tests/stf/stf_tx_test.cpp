@@ -6,7 +6,6 @@
 #include <set>
 
 #include "engine/core/keccak.h"
-
 #include "engine/risk/margin.h"
 #include "tests/stf/stf_fixture.h"
 

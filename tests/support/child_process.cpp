@@ -74,8 +74,8 @@ ChildProcess::ChildProcess(ChildOptions o) : argv_(o.argv) {
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
-  const std::string exec_what = "cannot exec " + argv_[0] +
-                                (o.run_as ? " as uid " + std::to_string(*o.run_as) : std::string());
+  const std::string exec_what =
+      "cannot exec " + argv_[0] + (o.run_as ? " as uid " + std::to_string(*o.run_as) : std::string());
   const std::string chdir_what = "cannot enter " + o.cwd;
   const std::string drop_what = "cannot become uid " + (o.run_as ? std::to_string(*o.run_as) : std::string());
   const rlim_t fsize = o.file_size_limit ? static_cast<rlim_t>(*o.file_size_limit) : RLIM_INFINITY;

@@ -22,12 +22,12 @@
 namespace opt::test {
 
 struct ChildOptions {
-  std::vector<std::string> argv;           // argv[0] is the program's path (not searched in PATH)
-  std::map<std::string, std::string> env;  // set in the child on top of the test's own environment
-  std::string log_path;                    // if not empty: stdout and stderr are copied here as they come
-  std::string cwd;                         // if not empty: the child's working directory
-  std::optional<uint64_t> file_size_limit; // RLIMIT_FSIZE in bytes, SIGXFSZ ignored: writes past it fail (EFBIG)
-  std::optional<uid_t> run_as;             // uid (and gid) to become before exec; needs root
+  std::vector<std::string> argv;            // argv[0] is the program's path (not searched in PATH)
+  std::map<std::string, std::string> env;   // set in the child on top of the test's own environment
+  std::string log_path;                     // if not empty: stdout and stderr are copied here as they come
+  std::string cwd;                          // if not empty: the child's working directory
+  std::optional<uint64_t> file_size_limit;  // RLIMIT_FSIZE in bytes, SIGXFSZ ignored: writes past it fail (EFBIG)
+  std::optional<uid_t> run_as;              // uid (and gid) to become before exec; needs root
 };
 
 // The common case: a command line, its output copied to `log_path` (if not empty).

@@ -1,12 +1,12 @@
 #include "tests/support/temp_dir.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
-
-#include <unistd.h>
 
 namespace opt::test {
 
@@ -26,7 +26,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string TempDir::file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+std::string TempDir::file(const std::string& name) const {
+  return (std::filesystem::path(path_) / name).string();
+}
 
 bool TempDir::keep_requested() {
   const char* v = std::getenv("OPTROLLUP_KEEP_TEMP");
