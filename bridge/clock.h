@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "engine/common/wall_clock.h"
+
 namespace opt::l1 {
 
 class Clock {
@@ -17,10 +19,7 @@ class Clock {
 
 class SystemClock final : public Clock {
  public:
-  uint64_t now_ms() const override {
-    auto d = std::chrono::system_clock::now().time_since_epoch();
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  }
+  uint64_t now_ms() const override { return wall_ms(); }
 };
 
 class ManualClock final : public Clock {

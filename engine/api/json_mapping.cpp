@@ -487,7 +487,7 @@ json event_to_json(const node::Event& e) {
         } else if constexpr (std::is_same_v<T, node::TradeEvent>) {
           return trade_to_json(ev.trade);
         } else if constexpr (std::is_same_v<T, node::BatchStatusEvent>) {
-          json j = {{"index", ev.index}, {"status", node::to_string(ev.status)}};
+          json j = {{"index", ev.index}, {"status", l1::to_string(ev.status)}};
           if (ev.post_root) j["postRoot"] = ev.post_root->hex();
           return j;
         } else if constexpr (std::is_same_v<T, node::GameEvent>) {

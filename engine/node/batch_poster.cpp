@@ -1,19 +1,10 @@
 #include "engine/node/batch_poster.h"
 
-#include <chrono>
-
 #include "bridge/compress.h"
+#include "engine/common/wall_clock.h"
 #include "engine/core/keccak.h"
 
 namespace opt::node {
-
-namespace {
-uint64_t wall_ms() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-}  // namespace
 
 void BatchPoster::post() {
   for (;;) {

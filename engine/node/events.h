@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "bridge/chain.h"
 #include "engine/node/views.h"
 
 namespace opt::node {
@@ -23,8 +24,8 @@ struct TradeEvent {
   TradeView trade;  // batch is not known yet (the trade's batch is not posted when it happens)
 };
 
-enum class BatchStatus : uint8_t { kPending, kFinal, kRemoved };
-const char* to_string(BatchStatus s);
+// A batch's status is the L1's (pending, final, removed), with its one rendering (l1::to_string).
+using l1::BatchStatus;
 
 // An L1 batch of this node was posted (pending), became final, or was removed (from index on).
 struct BatchStatusEvent {

@@ -78,15 +78,6 @@ const char* to_string(NodeError e) {
   return "unknown";
 }
 
-const char* to_string(BatchStatus s) {
-  switch (s) {
-    case BatchStatus::kPending: return "pending";
-    case BatchStatus::kFinal: return "final";
-    case BatchStatus::kRemoved: return "removed";
-  }
-  return "unknown";
-}
-
 // The components and the threads that run them. Construction order is dependency order; each component
 // keeps its own state under its own lock (see each header), so the wiring holds none of its own except
 // the L1 thread's wake-up.

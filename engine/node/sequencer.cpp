@@ -4,6 +4,7 @@
 #include <chrono>
 #include <random>
 
+#include "engine/common/wall_clock.h"
 #include "engine/core/eip712.h"
 #include "engine/market/matching.h"
 #include "engine/node/admission.h"
@@ -16,12 +17,6 @@
 namespace opt::node {
 
 namespace {
-
-uint64_t wall_ms() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
 
 Refusal refusal(NodeError code, std::string message) {
   return Refusal{code, Code::kOk, std::move(message)};
