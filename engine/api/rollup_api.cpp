@@ -668,7 +668,7 @@ http::WsHandler rollup_ws_handler(node::Node& node) {
     } catch (const ApiError& e) {
       return ws_error(id, e.code, e.message);
     } catch (const json::exception& e) {
-      return ws_error(id, "bad_json", e.what());
+      return ws_error(id, "bad_json", http::json_error_message(e));
     }
   };
 }

@@ -56,12 +56,13 @@ std::vector<Command> simulate_commands() {
   c.summary = "run the adversarial fraud-proof simulator on virtual time";
   c.usage =
       "usage: optrollup simulate [--seed S] [--games N] [--k K] [--scenario NAME] [--verbose | --quiet]\n\n"
-      "Plays N seeded games (seeds S, S+1, ...) with the real state machine, L1, game and agents on virtual\n"
-      "time, and prints one line per seed and a summary:\n"
-      "  games: N honest_wins: N proposer_wrong: A challenger_wrong: B moves_off: 0";
+      "Plays N seeds (S, S+1, ...) with the real state machine, L1, game and agents on virtual time, and\n"
+      "prints one line per seed and a summary. A seed plays one game or more (some scenarios start another,\n"
+      "e.g. a second challenger), so the summary counts both:\n"
+      "  seeds: N games: G honest_wins: G proposer_wrong: A challenger_wrong: B moves_off: 0";
   c.flags = {
       {"--seed", "S", "integer", "1", "the first game's seed"},
-      {"--games", "N", "integer >= 1", "20", "how many games to play"},
+      {"--games", "N", "integer >= 1", "20", "how many seeds to play (each plays one game or more)"},
       {"--k", "K", "integer 2..64", "2, 4 or 16 by seed", "dissection degree"},
       {"--scenario", "NAME", scenarios, "by seed", "the scenario every game plays"},
       {"--verbose", "", "", "", "print every agent's log lines"},

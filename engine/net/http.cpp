@@ -54,6 +54,12 @@ std::string json_reason(const char* what) {
 
 }  // namespace
 
+std::string json_error_message(const nlohmann::json::exception& e) {
+  // type_error / out_of_range: the JSON parsed but a field is missing or has the wrong type.
+  const bool parse = dynamic_cast<const nlohmann::json::parse_error*>(&e) != nullptr;
+  return (parse ? "malformed JSON: " : "unexpected JSON content: ") + json_reason(e.what());
+}
+
 std::optional<std::string> Request::param(const std::string& name) const {
   auto it = params.find(name);
   if (it == params.end()) return std::nullopt;
@@ -147,11 +153,8 @@ Response guarded(const std::string& context, const std::function<Response()>& fn
         return error_response(500, "internal", "internal error");
       }
       return error_response(e.status, e.code, e.message);
-    } catch (const nlohmann::json::parse_error& e) {
-      return error_response(400, "bad_json", "malformed JSON: " + json_reason(e.what()));
     } catch (const nlohmann::json::exception& e) {
-      // type_error / out_of_range: the JSON parsed but a field is missing or has the wrong type.
-      return error_response(400, "bad_json", "unexpected JSON content: " + json_reason(e.what()));
+      return error_response(400, "bad_json", json_error_message(e));
     } catch (const std::exception& e) {
       // A bug, not bad input: log the detail for the operator and keep it from the client.
       std::fprintf(stderr, "optrollup http: %s: internal error: %s\n", context.c_str(), e.what());

@@ -69,6 +69,9 @@ std::map<std::string, std::string> parse_query(std::string_view query);
 // Fills req.path and req.query from req.target. Throws ApiError 400 `bad_request` if the target is not a
 // path ("/...") or is malformed.
 void parse_target(Request& req);
+// What a client is told of JSON it sent that could not be parsed or had the wrong shape: the parser's
+// reason without its internal tag ("malformed JSON: ...", "unexpected JSON content: ...").
+std::string json_error_message(const nlohmann::json::exception& e);
 // Runs fn and maps what it throws to the API's error shape: ApiError -> its status, nlohmann::json errors ->
 // 400 `bad_json`, anything else -> 500 `internal` (logged to stderr with `context`, never shown to the client).
 Response guarded(const std::string& context, const std::function<Response()>& fn) noexcept;

@@ -396,6 +396,7 @@ std::string SimReport::line() const {
 
 void SimTotals::add(const SimReport& r) {
   if (!r.ok) ++failures;
+  ++seeds;
   for (const auto& g : r.games) {
     ++games;
     honest_wins += g.honest_won;
@@ -405,7 +406,7 @@ void SimTotals::add(const SimReport& r) {
 }
 
 std::string SimTotals::summary() const {
-  return "games: " + std::to_string(games) + " honest_wins: " + std::to_string(honest_wins) +
+  return "seeds: " + std::to_string(seeds) + " games: " + std::to_string(games) + " honest_wins: " + std::to_string(honest_wins) +
          " proposer_wrong: " + std::to_string(proposer_wrong) +
          " challenger_wrong: " + std::to_string(challenger_wrong) + " moves_off: " + std::to_string(moves_off);
 }

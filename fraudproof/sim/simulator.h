@@ -69,9 +69,12 @@ struct SimReport {
 SimReport simulate(const SimOptions& options);
 
 struct SimTotals {
-  uint64_t games = 0, honest_wins = 0, proposer_wrong = 0, challenger_wrong = 0, moves_off = 0, failures = 0;
+  // A seed plays one game or more (a game can be followed by another: a second challenger, or a proposer
+  // re-posting a removed batch), so games >= seeds.
+  uint64_t seeds = 0, games = 0, honest_wins = 0, proposer_wrong = 0, challenger_wrong = 0, moves_off = 0,
+           failures = 0;
   void add(const SimReport& r);
-  // "games: N honest_wins: N proposer_wrong: A challenger_wrong: B moves_off: 0"
+  // "seeds: S games: N honest_wins: N proposer_wrong: A challenger_wrong: B moves_off: 0"
   std::string summary() const;
 };
 

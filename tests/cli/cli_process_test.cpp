@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/test_util.h"
 
 namespace opt::test {
@@ -29,113 +31,42 @@ std::string binary() {
   return OPTROLLUP_BIN;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "optrollup-cli-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
-
-// One run of the binary with its stdout and stderr in files; `env` is set (an empty value unsets) on top
-// of this process's environment, without OPTROLLUP_API / OPTROLLUP_L1 unless given.
+// One run of the binary (tests/support/child_process.h); `env` is set on top of this process's
+// environment (an empty value unsets), without OPTROLLUP_API / OPTROLLUP_L1 unless given.
 class Run {
  public:
   Run(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {})
-      : out_(dir_.file("stdout")), err_(dir_.file("stderr")) {
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      unsetenv("OPTROLLUP_API");
-      unsetenv("OPTROLLUP_L1");
-      for (const auto& [k, v] : env) {
-        if (v.empty())
-          unsetenv(k.c_str());
-        else
-          setenv(k.c_str(), v.c_str(), 1);
-      }
-      int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(o, 1);
-      dup2(e, 2);
-      std::string bin = binary();
-      std::vector<char*> argv = {bin.data()};
-      std::vector<std::string> copy = args;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Run() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
+      : child_(options(args, env)) {}
   // The exit status, waiting up to `seconds`; -1 when it is still running then.
-  int wait(int seconds = 30) {
-    for (int i = 0; i < seconds * 50; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return code_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
+  int wait(int seconds = 30) { return child_.wait_exit(std::chrono::seconds(seconds)).value_or(-1); }
+  // Waits until the output matches `re`; returns the first group (empty when it exited or timed out).
+  std::string wait_for(const std::string& re, int seconds = 30) {
+    return child_.wait_for(re, std::chrono::seconds(seconds)).value_or("");
   }
-  // Waits until stdout matches `re`; returns the first group (empty when it exited or timed out).
-  std::string wait_for(const std::regex& re, int seconds = 30) {
-    for (int i = 0; i < seconds * 50; ++i) {
-      std::smatch m;
-      std::string text = out();
-      if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
-      int status = 0;
-      if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return "";
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return "";
-  }
-  int terminate() {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, SIGTERM);
-    return wait(30);
-  }
-  std::string out() const { return read_file(out_); }
-  std::string err() const { return read_file(err_); }
+  int terminate() { return child_.terminate(std::chrono::seconds(30)); }
+  std::string out() const { return child_.standard_output(); }
+  std::string err() const { return child_.errors(); }
 
  private:
-  TempDir dir_;
-  std::string out_, err_;
-  pid_t pid_ = -1;
-  int code_ = -1;
+  static opt::test::ChildOptions options(const std::vector<std::string>& args,
+                                         const std::map<std::string, std::string>& env) {
+    opt::test::ChildOptions o;
+    o.argv = {binary()};
+    o.argv.insert(o.argv.end(), args.begin(), args.end());
+    o.unset_env = {"OPTROLLUP_API", "OPTROLLUP_L1"};
+    for (const auto& [k, v] : env) {
+      if (v.empty())
+        o.unset_env.push_back(k);
+      else
+        o.env[k] = v;
+    }
+    return o;
+  }
+  opt::test::ChildProcess child_;
 };
 
 // Runs to the end; the exit status.
@@ -294,10 +225,10 @@ TEST_CASE("optrollup: --api and --l1 take HOST:PORT or http://HOST:PORT, and the
   CHECK(contains(bad_l1_env.err(), "OPTROLLUP_L1"));
 
   // The devnet listens where http:// forms say, and prints the URLs clients use.
-  TempDir dir;
+  opt::test::TempDir dir;
   Run devnet({"devnet", "--data-dir", dir.file("data"), "--api", "http://127.0.0.1:0", "--l1", "http://127.0.0.1:0/",
               "--no-oracle", "--no-challenger"});
-  const std::string api = devnet.wait_for(std::regex("rollup API +(http://127\\.0\\.0\\.1:[0-9]+)/v1"), 60);
+  const std::string api = devnet.wait_for("rollup API +(http://127\\.0\\.0\\.1:[0-9]+)/v1", 60);
   REQUIRE_MESSAGE(!api.empty(), devnet.out() << devnet.err());
   CHECK(api != "http://127.0.0.1:0");
   // `status` reaches it through OPTROLLUP_API / OPTROLLUP_L1 in the HOST:PORT form.
@@ -314,7 +245,7 @@ TEST_CASE("optrollup: --api and --l1 take HOST:PORT or http://HOST:PORT, and the
 
 TEST_CASE("optrollup: a port in use names the flag that moves the listener") {
   Taken taken;
-  TempDir dir;
+  opt::test::TempDir dir;
   {
     Run l1({"l1", "--data-dir", dir.file("l1"), "--listen", taken.where()});
     CHECK(run(l1) == 1);
@@ -338,7 +269,7 @@ TEST_CASE("optrollup: a port in use names the flag that moves the listener") {
   {
     // The challenger's metrics listener, against a real L1.
     Run l1({"l1", "--data-dir", dir.file("l1b"), "--listen", "127.0.0.1:0", "--block-time", "200ms"});
-    const std::string url = l1.wait_for(std::regex("listening on (http://127\\.0\\.0\\.1:[0-9]+)"), 60);
+    const std::string url = l1.wait_for("listening on (http://127\\.0\\.0\\.1:[0-9]+)", 60);
     REQUIRE_MESSAGE(!url.empty(), l1.out() << l1.err());
     Run challenger(
         {"challenger", "--key", dev_key(8).hex(), "--data-dir", dir.file("challenger"), "--metrics", taken.where()},
@@ -383,6 +314,18 @@ TEST_CASE("optrollup NAME --help lists every flag with its type and default") {
   CHECK(run(status) == 0);
   CHECK(contains(status.out(), "$OPTROLLUP_API"));
   CHECK(contains(status.out(), "$OPTROLLUP_L1"));
+}
+
+TEST_CASE("optrollup simulate: the summary counts seeds and games apart") {
+  Run sim({"simulate", "--games", "6", "--seed", "1", "--quiet"});
+  REQUIRE(sim.wait(300) == 0);
+  std::smatch m;
+  const std::string out = sim.out();
+  REQUIRE(std::regex_search(out, m, std::regex("seeds: ([0-9]+) games: ([0-9]+) honest_wins: ([0-9]+)")));
+  CHECK(m[1].str() == "6");
+  const uint64_t games = std::stoull(m[2].str()), wins = std::stoull(m[3].str());
+  CHECK(games >= 6);      // every seed plays at least one game
+  CHECK(wins == games);   // and the honest side wins each
 }
 
 }  // namespace opt::test

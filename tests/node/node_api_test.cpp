@@ -729,6 +729,14 @@ TEST_CASE("WebSocket handler: subscribe, unsubscribe, errors") {
     return e["error"]["code"].get<std::string>();
   };
   CHECK(error_of("not json") == "bad_json");
+  {
+    // The reason in words, as over HTTP; not the parser's internal exception text.
+    json e = json::parse(ws(s, "not json"));
+    std::string message = e["error"]["message"].get<std::string>();
+    CHECK(message.rfind("malformed JSON: ", 0) == 0);
+    CHECK(message.find("json.exception") == std::string::npos);
+    CHECK(message.find('[') == std::string::npos);
+  }
   CHECK(error_of("[1]") == "bad_field");
   CHECK(error_of(R"({"channel":"trades"})") == "missing_field");
   CHECK(error_of(R"({"op":"dance"})") == "unknown_op");

@@ -1,5 +1,6 @@
 #include "tests/support/child_process.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -22,7 +23,7 @@ namespace opt::test {
 
 struct ChildProcess::Capture {
   std::mutex mu;
-  std::string all, err;
+  std::string all, out, err;
   std::ofstream file;
 };
 
@@ -49,7 +50,7 @@ void ChildProcess::read_pipe(std::shared_ptr<Capture> c, int fd, bool is_err) {
     if (n <= 0) break;
     std::lock_guard lock(c->mu);
     c->all.append(buf, static_cast<size_t>(n));
-    if (is_err) c->err.append(buf, static_cast<size_t>(n));
+    (is_err ? c->err : c->out).append(buf, static_cast<size_t>(n));
     if (c->file.is_open()) {
       c->file.write(buf, n);
       c->file.flush();
@@ -68,7 +69,8 @@ ChildProcess::ChildProcess(ChildOptions o) : argv_(o.argv) {
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
     std::string key(kv.substr(0, kv.find('=')));
-    if (!o.env.count(key)) env_strings.emplace_back(kv);
+    if (!o.env.count(key) && std::find(o.unset_env.begin(), o.unset_env.end(), key) == o.unset_env.end())
+      env_strings.emplace_back(kv);
   }
   for (const auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
@@ -127,6 +129,11 @@ ChildProcess::~ChildProcess() {
 std::string ChildProcess::output() const {
   std::lock_guard lock(capture_->mu);
   return capture_->all;
+}
+
+std::string ChildProcess::standard_output() const {
+  std::lock_guard lock(capture_->mu);
+  return capture_->out;
 }
 
 std::string ChildProcess::errors() const {

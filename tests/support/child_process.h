@@ -24,6 +24,7 @@ namespace opt::test {
 struct ChildOptions {
   std::vector<std::string> argv;            // argv[0] is the program's path (not searched in PATH)
   std::map<std::string, std::string> env;   // set in the child on top of the test's own environment
+  std::vector<std::string> unset_env;       // removed from the test's environment for the child
   std::string log_path;                     // if not empty: stdout and stderr are copied here as they come
   std::string cwd;                          // if not empty: the child's working directory
   std::optional<uint64_t> file_size_limit;  // RLIMIT_FSIZE in bytes, SIGXFSZ ignored: writes past it fail (EFBIG)
@@ -49,8 +50,9 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   const std::vector<std::string>& argv() const { return argv_; }
 
-  // stdout and stderr in the order they were read; stderr alone.
+  // stdout and stderr in the order they were read; stdout alone; stderr alone.
   std::string output() const;
+  std::string standard_output() const;
   std::string errors() const;
 
   // Whether the process is still running (reaps it if it has ended).
