@@ -214,7 +214,16 @@ int deposit_cmd(const Args& a) {
   int64_t before = i64_of(fetch_account(c, to).at("collateral"));
   l1::L1Client l1(c.l1_url);
   auto r = l1.deposit(*c.key, to, amount);
-  if (!r) throw Fail("deposit refused by the L1: " + r.error().code + " " + r.error().message, r.error().code);
+  if (!r) {
+    std::string hint;
+    // A fresh key (optrollup keygen) holds no L1 USDC: on a devnet, a dev account can fund it.
+    if (r.error().code == "insufficient_funds")
+      hint = "; the key's L1 account " + to_checksum(c.me) +
+             " holds too little USDC (on a devnet, a funded dev account can deposit for it: optrollup deposit "
+             "--key <dev key> --to " +
+             to_checksum(c.me) + " --amount A)";
+    throw Fail("deposit refused by the L1: " + r.error().code + " " + r.error().message + hint, r.error().code);
+  }
   uint64_t inbox = r->result.contains("inboxIndex") ? u64_of(r->result["inboxIndex"]) : 0;
   json out = {
       {"l1Hash", r->hash.hex()}, {"l1Block", r->block}, {"inboxIndex", inbox}, {"amount", std::to_string(amount)}};

@@ -100,6 +100,16 @@ int run_devnet(const Args& a) {
   const std::optional<uint64_t> fault = seq->fault_at_batch;
   if (auto v = l1::validate(base); !v) return usage_error(kName, v.error());
 
+  // A first start that fails (a port in use, say) leaves no half-made data folder behind: the next start
+  // would take it for a chain to resume.
+  struct RemoveUnlessStarted {
+    std::string dir;
+    bool armed;
+    ~RemoveUnlessStarted() {
+      std::error_code ignored;
+      if (armed) std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{dir, !std::filesystem::exists(dir)};
   std::error_code ec;
   for (const char* sub : {"l1", "node", "challenger"}) {
     std::filesystem::create_directories(std::filesystem::path(dir) / sub, ec);
@@ -181,6 +191,7 @@ int run_devnet(const Args& a) {
   }
 
   const l1::L1Config& c = l1.chain().config();
+  cleanup.armed = false;  // everything listens: the folder holds a chain now
   std::printf("\noptrollup devnet %s (data in %s)\n", resumed ? "resumed" : "started", dir.c_str());
   Endpoint api_bound = *api_at;
   api_bound.port = api->server->port();

@@ -406,8 +406,8 @@ void SimTotals::add(const SimReport& r) {
 }
 
 std::string SimTotals::summary() const {
-  return "seeds: " + std::to_string(seeds) + " games: " + std::to_string(games) + " honest_wins: " + std::to_string(honest_wins) +
-         " proposer_wrong: " + std::to_string(proposer_wrong) +
+  return "seeds: " + std::to_string(seeds) + " games: " + std::to_string(games) +
+         " honest_wins: " + std::to_string(honest_wins) + " proposer_wrong: " + std::to_string(proposer_wrong) +
          " challenger_wrong: " + std::to_string(challenger_wrong) + " moves_off: " + std::to_string(moves_off);
 }
 

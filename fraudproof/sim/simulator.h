@@ -71,8 +71,7 @@ SimReport simulate(const SimOptions& options);
 struct SimTotals {
   // A seed plays one game or more (a game can be followed by another: a second challenger, or a proposer
   // re-posting a removed batch), so games >= seeds.
-  uint64_t seeds = 0, games = 0, honest_wins = 0, proposer_wrong = 0, challenger_wrong = 0, moves_off = 0,
-           failures = 0;
+  uint64_t seeds = 0, games = 0, honest_wins = 0, proposer_wrong = 0, challenger_wrong = 0, moves_off = 0, failures = 0;
   void add(const SimReport& r);
   // "seeds: S games: N honest_wins: N proposer_wrong: A challenger_wrong: B moves_off: 0"
   std::string summary() const;

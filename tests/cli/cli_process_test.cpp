@@ -240,6 +240,18 @@ TEST_CASE("optrollup: --api and --l1 take HOST:PORT or http://HOST:PORT, and the
   auto s = nlohmann::json::parse(status.out());
   CHECK(s.contains("node"));
   CHECK(s.contains("l1"));
+
+  // A fresh key (as `optrollup keygen` makes) holds no L1 USDC: the refusal says how to fund it.
+  const std::string fresh = "0x" + std::string(63, '1') + "7";
+  Run address({"address", "--key", fresh});
+  REQUIRE(run(address) == 0);
+  const std::string who = address.out().substr(0, 42);
+  Run poor({"deposit", "--key", fresh, "--amount", "5", "--no-wait"},
+           {{"OPTROLLUP_API", api.substr(7)}, {"OPTROLLUP_L1", m[1].str()}});
+  CHECK(run(poor) == 1);
+  CHECK_MESSAGE(contains(poor.err(), "insufficient_funds"), poor.err());
+  CHECK(contains(poor.err(), "a funded dev account can deposit for it"));
+  CHECK(contains(poor.err(), "--to " + who));
   CHECK(devnet.terminate() == 0);
 }
 
@@ -258,6 +270,8 @@ TEST_CASE("optrollup: a port in use names the flag that moves the listener") {
     CHECK(run(devnet) == 1);
     CHECK_MESSAGE(contains(devnet.err(), taken.where() + " is in use"), devnet.err());
     CHECK(contains(devnet.err(), "pass --l1 HOST:PORT"));
+    // Nothing half-made is left behind for the next start to take as a chain to resume.
+    CHECK_FALSE(std::filesystem::exists(dir.file("devnet1")));
   }
   {
     Run devnet({"devnet", "--data-dir", dir.file("devnet3"), "--l1", "127.0.0.1:0", "--api", "http://" + taken.where(),
@@ -265,6 +279,7 @@ TEST_CASE("optrollup: a port in use names the flag that moves the listener") {
     CHECK(run(devnet) == 1);
     CHECK_MESSAGE(contains(devnet.err(), taken.where() + " is in use"), devnet.err());
     CHECK(contains(devnet.err(), "pass --api HOST:PORT"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("devnet3")));
   }
   {
     // The challenger's metrics listener, against a real L1.
@@ -324,8 +339,8 @@ TEST_CASE("optrollup simulate: the summary counts seeds and games apart") {
   REQUIRE(std::regex_search(out, m, std::regex("seeds: ([0-9]+) games: ([0-9]+) honest_wins: ([0-9]+)")));
   CHECK(m[1].str() == "6");
   const uint64_t games = std::stoull(m[2].str()), wins = std::stoull(m[3].str());
-  CHECK(games >= 6);      // every seed plays at least one game
-  CHECK(wins == games);   // and the honest side wins each
+  CHECK(games >= 6);     // every seed plays at least one game
+  CHECK(wins == games);  // and the honest side wins each
 }
 
 }  // namespace opt::test

@@ -1,6 +1,5 @@
 #include "tests/support/child_process.h"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <mutex>
